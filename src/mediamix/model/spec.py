@@ -1,0 +1,290 @@
+"""ModelSpec: the frozen, validated description of one model.
+
+Built from YAML/JSON or Python; validation happens once, at construction, and every message
+names the field that is wrong. Nothing here reads data: checks against the data set (columns
+exist, no NaN, ...) happen when the design matrix is built.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from mediamix.errors import SpecError
+
+IMPACTS = ("auto", "positive", "negative")
+FACTOR_TYPES = ("internal", "external")
+CONVERSION_KINDS = ("revenue", "count")
+RUN_FREQUENCIES = ("manual", "daily", "weekly", "monthly")
+
+
+def _iso(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()[:10]
+    try:
+        return dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise SpecError(f"{where}: {value!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def _check_keys(raw: dict, allowed: set[str], where: str) -> None:
+    unknown = set(raw) - allowed
+    if unknown:
+        raise SpecError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+
+
+@dataclass(frozen=True)
+class AdstockSpec:
+    """Per-channel carryover limits, in weeks. Lookback = weeks until the weight falls below 10%."""
+    lag: int = 0
+    min_lookback: float = 1.0
+    max_lookback: float | None = None   # None: the model's lookback window
+
+
+@dataclass(frozen=True)
+class TouchpointSpec:
+    name: str
+    spend: str
+    volume: str | None = None
+    adstock: AdstockSpec = AdstockSpec()
+
+
+@dataclass(frozen=True)
+class FactorSpec:
+    column: str
+    type: str = "external"
+    impact: str = "auto"
+
+
+@dataclass(frozen=True)
+class PriorSpec:
+    """Prior knowledge of one channel's share of total conversions (percent), with a confidence."""
+    touchpoint: str
+    share: float        # percent of total conversions, 0 < share < 100
+    confidence: float   # percent, 0 (no idea) .. 100 (certain)
+    source: str = "user"  # experiment | previous model | mta | user
+
+
+@dataclass(frozen=True)
+class TrainingWindow:
+    start: str | None = None
+    end: str | None = None
+    last_years: float | None = None   # the last N years of data, ending at the last date
+
+    @property
+    def is_auto(self) -> bool:
+        return self.start is None and self.end is None and self.last_years is None
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    chains: int = 2
+    warmup: int = 1000
+    draws: int = 1000
+    seed: int = 0
+    target_accept: float = 0.9
+    max_tree_depth: int = 8
+
+
+@dataclass(frozen=True)
+class DiagnosticThresholds:
+    max_rhat: float = 1.01
+    min_ess: float = 400.0
+    max_divergences: int = 0
+    max_holdout_smape_ratio: float = 2.0
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    dataset: str
+    conversion: str
+    touchpoints: tuple[TouchpointSpec, ...]
+    conversion_kind: str = "revenue"
+    currency: str = "USD"
+    description: str = ""
+    lookback_weeks: int = 8
+    training: TrainingWindow = TrainingWindow()
+    holdout_weeks: int = 13
+    factors: tuple[FactorSpec, ...] = ()
+    priors: tuple[PriorSpec, ...] = ()
+    spend_share: bool = True
+    spend_share_confidence: float = 30.0
+    media_share_prior: float = 30.0     # expected % of conversions driven by all paid media together
+    seasonality_order: int = 2
+    trend: str = "linear"               # linear | none
+    sampler: SamplerSpec = SamplerSpec()
+    thresholds: DiagnosticThresholds = DiagnosticThresholds()
+    run_frequency: str = "manual"
+
+    def __post_init__(self) -> None:
+        if not self.name or not str(self.name).strip():
+            raise SpecError("name: a model needs a name")
+        if any(c in self.name for c in "/\\"):
+            raise SpecError(f"name: {self.name!r} may not contain '/' or '\\'")
+        if not self.dataset:
+            raise SpecError("dataset: name the data set the model reads (see `mediamix data list`)")
+        if not self.conversion:
+            raise SpecError("conversion: name the conversion column (revenue or a count)")
+        if self.conversion_kind not in CONVERSION_KINDS:
+            raise SpecError(f"conversion_kind: {self.conversion_kind!r} is not one of {CONVERSION_KINDS}")
+        if not self.touchpoints:
+            raise SpecError("touchpoints: a model needs at least one marketing touchpoint")
+        names = [t.name for t in self.touchpoints]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise SpecError(f"touchpoints: names must be unique; repeated: {dupes}")
+        if not (1 <= self.lookback_weeks <= 52):
+            raise SpecError(f"lookback_weeks: {self.lookback_weeks} is outside 1-52 weeks")
+        for tp in self.touchpoints:
+            a = tp.adstock
+            where = f"touchpoints[{tp.name}].adstock"
+            if a.lag < 0 or a.lag >= self.lookback_weeks:
+                raise SpecError(f"{where}.lag: {a.lag} must be 0..{self.lookback_weeks - 1} (inside the lookback window)")
+            max_lb = self.lookback_weeks if a.max_lookback is None else a.max_lookback
+            if not (0 < a.min_lookback <= max_lb):
+                raise SpecError(f"{where}: need 0 < min_lookback ({a.min_lookback}) <= max_lookback ({max_lb})")
+            if a.lag + max_lb > self.lookback_weeks:
+                raise SpecError(f"{where}: lag + max_lookback = {a.lag + max_lb} exceeds lookback_weeks "
+                                f"{self.lookback_weeks}; raise lookback_weeks or shorten the lookback")
+        factor_cols = [f.column for f in self.factors]
+        for f in self.factors:
+            if f.impact not in IMPACTS:
+                raise SpecError(f"factors[{f.column}].impact: {f.impact!r} is not one of {IMPACTS}")
+            if f.type not in FACTOR_TYPES:
+                raise SpecError(f"factors[{f.column}].type: {f.type!r} is not one of {FACTOR_TYPES}")
+        if len(set(factor_cols)) != len(factor_cols):
+            raise SpecError(f"factors: a column is listed twice in {factor_cols}")
+        for p in self.priors:
+            if p.touchpoint not in names:
+                raise SpecError(f"priors[{p.touchpoint}]: no touchpoint of that name; touchpoints are {names}")
+            if not (0 < p.share < 100):
+                raise SpecError(f"priors[{p.touchpoint}].share: {p.share} must be a percent strictly between 0 and 100")
+            if not (0 <= p.confidence <= 100):
+                raise SpecError(f"priors[{p.touchpoint}].confidence: {p.confidence} must be 0-100 (percent)")
+        if len({p.touchpoint for p in self.priors}) != len(self.priors):
+            raise SpecError("priors: one entry per touchpoint")
+        total_prior = sum(p.share for p in self.priors)
+        if total_prior >= 100:
+            raise SpecError(f"priors: shares add up to {total_prior}% of conversions; they must leave room for the base")
+        if not (0 <= self.spend_share_confidence <= 100):
+            raise SpecError("spend_share_confidence: must be 0-100 (percent)")
+        if not (0 < self.media_share_prior < 100):
+            raise SpecError("media_share_prior: must be a percent strictly between 0 and 100")
+        if self.seasonality_order < 0 or self.seasonality_order > 10:
+            raise SpecError(f"seasonality_order: {self.seasonality_order} must be 0-10")
+        if self.trend not in ("linear", "none"):
+            raise SpecError(f"trend: {self.trend!r} must be 'linear' or 'none'")
+        if self.holdout_weeks < 0:
+            raise SpecError("holdout_weeks: must be >= 0 (0 disables the holdout)")
+        s = self.sampler
+        if s.chains < 1 or s.warmup < 1 or s.draws < 1:
+            raise SpecError("sampler: chains, warmup and draws must be >= 1")
+        if not (0.5 <= s.target_accept < 1):
+            raise SpecError("sampler.target_accept: must be in [0.5, 1)")
+        if self.run_frequency not in RUN_FREQUENCIES:
+            raise SpecError(f"run_frequency: {self.run_frequency!r} is not one of {RUN_FREQUENCIES}")
+        tw = self.training
+        if tw.start and tw.end and tw.start >= tw.end:
+            raise SpecError(f"training: start {tw.start} must be before end {tw.end}")
+        if tw.last_years is not None and (tw.start or tw.end):
+            raise SpecError("training: give either start/end or last_years, not both")
+        if tw.last_years is not None and tw.last_years <= 0:
+            raise SpecError("training.last_years: must be > 0")
+
+    # ---- construction -------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, raw: dict) -> "ModelSpec":
+        if not isinstance(raw, dict):
+            raise SpecError("a model spec must be a mapping of fields (YAML or JSON object)")
+        raw = dict(raw)
+        allowed = {f.name for f in dataclasses.fields(cls)} | {"data"}
+        _check_keys(raw, allowed, "spec")
+        if "data" in raw:
+            raw["dataset"] = raw.pop("data")
+        conv = raw.get("conversion")
+        if isinstance(conv, dict):  # conversion: {column, kind, currency}
+            _check_keys(conv, {"column", "kind", "currency"}, "conversion")
+            raw["conversion"] = conv.get("column")
+            raw.setdefault("conversion_kind", conv.get("kind", "revenue"))
+            if "currency" in conv:
+                raw.setdefault("currency", conv["currency"])
+        tps = []
+        for i, tp in enumerate(raw.get("touchpoints") or []):
+            if isinstance(tp, str):
+                tp = {"name": tp, "spend": f"{tp}_spend"}
+            if not isinstance(tp, dict) or "name" not in tp:
+                raise SpecError(f"touchpoints[{i}]: needs at least name and spend")
+            _check_keys(tp, {"name", "spend", "volume", "adstock"}, f"touchpoints[{tp['name']}]")
+            ad = tp.get("adstock") or {}
+            _check_keys(ad, {"lag", "min_lookback", "max_lookback"}, f"touchpoints[{tp['name']}].adstock")
+            tps.append(TouchpointSpec(name=str(tp["name"]), spend=str(tp.get("spend") or f"{tp['name']}_spend"),
+                                      volume=tp.get("volume"), adstock=AdstockSpec(**ad)))
+        raw["touchpoints"] = tuple(tps)
+        factors = []
+        for f in raw.get("factors") or []:
+            if isinstance(f, str):
+                f = {"column": f}
+            _check_keys(f, {"column", "type", "impact"}, f"factors[{f.get('column')}]")
+            factors.append(FactorSpec(**f))
+        raw["factors"] = tuple(factors)
+        priors = []
+        for p in raw.get("priors") or []:
+            _check_keys(p, {"touchpoint", "share", "confidence", "source"}, f"priors[{p.get('touchpoint')}]")
+            try:
+                priors.append(PriorSpec(touchpoint=p["touchpoint"], share=float(p["share"]),
+                                        confidence=float(p["confidence"]), source=p.get("source", "user")))
+            except KeyError as missing:
+                raise SpecError(f"priors[{p.get('touchpoint')}]: missing {missing}; give touchpoint, share (%) and confidence (%)") from None
+        raw["priors"] = tuple(priors)
+        tw = raw.get("training", "auto")
+        if tw in (None, "auto"):
+            raw["training"] = TrainingWindow()
+        elif isinstance(tw, dict):
+            _check_keys(tw, {"start", "end", "last_years"}, "training")
+            raw["training"] = TrainingWindow(start=_iso(tw.get("start"), "training.start"),
+                                             end=_iso(tw.get("end"), "training.end"),
+                                             last_years=tw.get("last_years"))
+        else:
+            raise SpecError(f"training: {tw!r} must be 'auto' or {{start, end}} or {{last_years}}")
+        for key, klass in (("sampler", SamplerSpec), ("thresholds", DiagnosticThresholds)):
+            if isinstance(raw.get(key), dict):
+                _check_keys(raw[key], {f.name for f in dataclasses.fields(klass)}, key)
+                raw[key] = klass(**raw[key])
+        try:
+            return cls(**raw)
+        except TypeError as exc:
+            raise SpecError(f"spec: {exc}") from None
+
+    @classmethod
+    def from_yaml(cls, text: str) -> "ModelSpec":
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise SpecError(f"the model spec is not valid YAML: {exc}") from None
+        return cls.from_dict(raw)
+
+    def to_dict(self) -> dict:
+        out = dataclasses.asdict(self)
+        out["touchpoints"] = [dataclasses.asdict(t) for t in self.touchpoints]
+        out["training"] = "auto" if self.training.is_auto else {k: v for k, v in dataclasses.asdict(self.training).items() if v is not None}
+        return out
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def replace(self, **changes) -> "ModelSpec":
+        return dataclasses.replace(self, **changes)
+
+    # ---- views --------------------------------------------------------------------------
+    @property
+    def channel_names(self) -> list[str]:
+        return [t.name for t in self.touchpoints]
+
+    def prior_for(self, touchpoint: str) -> PriorSpec | None:
+        return next((p for p in self.priors if p.touchpoint == touchpoint), None)
