@@ -23,5 +23,6 @@ def train(spec: ModelSpec, frame: pd.DataFrame, *, periods_per_year: float = WEE
     diag = diagnose(out.idata, spec.thresholds, in_sample=in_sample, holdout=holdout,
                     max_tree_depth=spec.sampler.max_tree_depth)
     diag.reasons = design.notices + diag.reasons if diag.reasons else diag.reasons
-    fitted.diagnostics = {**diag.to_dict(), "fit_seconds": out.seconds, "notices": design.notices}
+    fitted.diagnostics = {**diag.to_dict(), "fit_seconds": out.seconds, "notices": design.notices,
+                          "parameters_table": diag.parameters.to_dict("records")}
     return fitted, diag

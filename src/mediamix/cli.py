@@ -1,0 +1,277 @@
+"""The `mediamix` command: a thin door onto mediamix.workspace.Workspace.
+
+Every command maps to one Workspace call; user mistakes print a one-line message (no
+traceback) and exit with status 2.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from mediamix.errors import MediamixError
+
+console = Console()
+err = Console(stderr=True)
+
+app = typer.Typer(help="mediamix: marketing mix modeling and attribution. Start with `mediamix demo`, "
+                       "or `mediamix init`, `mediamix data load`, `mediamix model create`, `mediamix model train`.",
+                  no_args_is_help=True, add_completion=False)
+data_app = typer.Typer(help="Load, list, show and delete harmonized data sets.", no_args_is_help=True)
+model_app = typer.Typer(help="Create, train, score, inspect, duplicate, edit and delete models.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(model_app, name="model")
+
+WorkspaceOpt = typer.Option(None, "--workspace", "-w", envvar="MEDIAMIX_HOME",
+                            help="Workspace folder (default ./mediamix-workspace or $MEDIAMIX_HOME).")
+
+
+def _ws(path: Optional[Path]):
+    from mediamix.workspace import Workspace
+    return Workspace.open(path)
+
+
+def print_frame(df, title: str | None = None, max_rows: int = 60) -> None:
+    table = Table(title=title, show_lines=False)
+    for col in df.columns:
+        table.add_column(str(col))
+    for _, row in df.head(max_rows).iterrows():
+        table.add_row(*[escape(_fmt(v)) for v in row.tolist()])
+    console.print(table)
+    if len(df) > max_rows:
+        console.print(f"… {len(df) - max_rows} more rows")
+
+
+def _fmt(v) -> str:
+    import math
+    import pandas as pd
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if isinstance(v, pd.Timestamp):
+        return v.date().isoformat() if v == v.normalize() else v.isoformat(sep=" ", timespec="minutes")
+    if isinstance(v, float):
+        return f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}"
+    return str(v)
+
+
+# ---- workspace and demo ---------------------------------------------------------------------
+@app.command()
+def init(directory: Optional[Path] = typer.Argument(None, help="Folder to create (default ./mediamix-workspace or $MEDIAMIX_HOME).")):
+    """Create a workspace: a DuckDB store for harmonized data, a SQLite model registry, an artifacts folder."""
+    from mediamix.workspace import Workspace
+    ws = Workspace.init(directory)
+    console.print(f"workspace ready at [bold]{ws.root.resolve()}[/bold]")
+
+
+@app.command()
+def demo(workspace: Optional[Path] = WorkspaceOpt,
+         draws: int = typer.Option(1000, help="Posterior draws per chain (the demo uses 2 chains)."),
+         warmup: int = typer.Option(1000, help="Warm-up iterations per chain.")):
+    """Run the main job end to end on the bundled demo data: load, create, train, score, insights."""
+    from mediamix.data.simulate import demo_data_dir
+    from mediamix.model.spec import ModelSpec
+    from mediamix.workspace import Workspace
+
+    ws = Workspace.init(workspace)
+    folder = demo_data_dir()
+    ws.load_data(folder / "demo_weekly.csv", name="demo")
+    console.print(f"loaded data set [bold]demo[/bold] from {folder / 'demo_weekly.csv'}")
+    spec = ModelSpec.from_yaml((folder / "demo_model.yaml").read_text())
+    spec = spec.replace(sampler=spec.sampler.__class__(**{**spec.sampler.__dict__, "draws": draws, "warmup": warmup}))
+    if ws.registry.has_model(spec.name):
+        ws.delete(spec.name)  # the demo owns this model: start it afresh
+    for w in ws.create_model(spec):
+        console.print(f"[yellow]warning:[/yellow] {escape(w)}")
+    console.print(f"created model [bold]{spec.name}[/bold]; training (2 chains x {warmup} warm-up x {draws} draws)…")
+    result = ws.train(spec.name)
+    _print_train(result)
+    scores = ws.score(spec.name)
+    console.print(f"scored {scores['date'].nunique()} periods")
+    report = ws.insights(spec.name)
+    print_frame(ws.models(), title="Models")
+    console.print(f"insights report: [bold]{report.resolve()}[/bold]")
+    console.print(f"(truth of the simulated data: {folder / 'demo_truth.json'})")
+
+
+def _print_train(result) -> None:
+    d = result.diagnostics
+    colour = "green" if result.status == "Success" else "yellow"
+    console.print(f"status: [{colour}]{result.status}[/{colour}]  max R-hat {d.get('max_rhat', float('nan')):.3f}  "
+                  f"min ESS {d.get('min_ess_bulk', float('nan')):.0f}  divergences {d.get('divergences')}  "
+                  f"fit {d.get('fit_seconds', float('nan')):.1f}s")
+    for r in result.reasons:
+        console.print(f"  [yellow]•[/yellow] {escape(r)}")
+
+
+# ---- data -----------------------------------------------------------------------------------
+@data_app.command("load")
+def data_load(file: Path = typer.Argument(..., help="CSV or Parquet: wide (one column per metric) or long (date, channel, metric, value)."),
+              name: str = typer.Option(..., "--name", "-n", help="Name of the data set in the workspace."),
+              date_column: Optional[str] = typer.Option(None, help="Date column (detected by name if omitted)."),
+              geo_column: Optional[str] = typer.Option(None, help="Geo column for panel data (detected if omitted)."),
+              layout: str = typer.Option("auto", help="auto, wide or long."),
+              start_date: Optional[str] = typer.Option(None, help="First date (ISO) when the time column holds period numbers."),
+              frequency: Optional[str] = typer.Option(None, help="Cadence when building dates: day, week or month (e.g. W-MON)."),
+              fill: Optional[str] = typer.Option(None, help="Fill missing periods explicitly: 'zero'. Default: refuse gaps."),
+              workspace: Optional[Path] = WorkspaceOpt):
+    """Load a summary data set into the harmonized store (replacing one of the same name)."""
+    ws = _ws(workspace)
+    data = ws.load_data(file, name, date_column=date_column, geo_column=geo_column, layout=layout,
+                        start_date=start_date, frequency=frequency, fill=fill)
+    console.print(f"loaded [bold]{name}[/bold]: {len(data.frame)} rows, {data.cadence.describe()}, "
+                  f"{data.dates.min().date()}..{data.dates.max().date()}, columns: {', '.join(data.metric_columns)}")
+    for n in data.notices:
+        console.print(f"[yellow]note:[/yellow] {escape(n)}")
+
+
+@data_app.command("list")
+def data_list(workspace: Optional[Path] = WorkspaceOpt):
+    """List the data sets in the workspace."""
+    print_frame(_ws(workspace).datasets(), title="Data sets")
+
+
+@data_app.command("show")
+def data_show(name: str, rows: int = typer.Option(20, help="Rows to show."), workspace: Optional[Path] = WorkspaceOpt):
+    """Show the first rows of a data set."""
+    print_frame(_ws(workspace).dataset(name).frame, title=name, max_rows=rows)
+
+
+@data_app.command("export")
+def data_export(name: str, out: Path = typer.Argument(..., help="Output .csv or .parquet."),
+                workspace: Optional[Path] = WorkspaceOpt):
+    """Export a data set to CSV or Parquet."""
+    frame = _ws(workspace).dataset(name).frame
+    if out.suffix == ".parquet":
+        frame.to_parquet(out, index=False)
+    else:
+        frame.to_csv(out, index=False, date_format="%Y-%m-%d")
+    console.print(f"wrote {out}")
+
+
+@data_app.command("delete")
+def data_delete(name: str, workspace: Optional[Path] = WorkspaceOpt):
+    """Delete a data set from the store."""
+    _ws(workspace).store.delete(name)
+    console.print(f"deleted data set {name}")
+
+
+# ---- models ---------------------------------------------------------------------------------
+@app.command()
+def models(workspace: Optional[Path] = WorkspaceOpt):
+    """The models table: Name, Description, Conversion event, Run frequency, Last run, Status."""
+    print_frame(_ws(workspace).models(), title="Models")
+
+
+@model_app.command("create")
+def model_create(spec: Path = typer.Argument(..., help="Model spec YAML (see README for the fields)."),
+                 workspace: Optional[Path] = WorkspaceOpt):
+    """Register a model from its YAML spec (status: Awaiting training)."""
+    ws = _ws(workspace)
+    warnings = ws.create_model(spec)
+    name = ws._as_spec(spec).name
+    console.print(f"created model [bold]{name}[/bold] (Awaiting training)")
+    for w in warnings:
+        console.print(f"[yellow]warning:[/yellow] {escape(w)}")
+
+
+@model_app.command("info")
+def model_info(name: str, workspace: Optional[Path] = WorkspaceOpt):
+    """Show a model's spec, status (with reasons) and runs."""
+    info = _ws(workspace).info(name)
+    rec = info["model"]
+    console.print(f"[bold]{rec.name}[/bold] — {rec.description}")
+    console.print(f"status: {rec.status.value}" + (f" — {escape(rec.status_message)}" if rec.status_message else ""))
+    for r in rec.status_reasons:
+        console.print(f"  [yellow]•[/yellow] {escape(r)}")
+    console.print(escape(info["spec"].to_yaml()))
+    import pandas as pd
+    runs = pd.DataFrame([{"run": r.id, "kind": r.kind, "status": r.status.value, "started": r.started_at,
+                          "finished": r.finished_at, "message": r.message or ""} for r in info["runs"]])
+    if len(runs):
+        print_frame(runs, title="Runs")
+
+
+@model_app.command("train")
+def model_train(name: str, workspace: Optional[Path] = WorkspaceOpt):
+    """Train (or retrain) a model with NUTS; sets Success, Training issue (with reasons) or Failed."""
+    _print_train(_ws(workspace).train(name))
+
+
+@model_app.command("score")
+def model_score(name: str, date_from: Optional[str] = typer.Option(None, "--from", help="First date (ISO); default training start."),
+                date_to: Optional[str] = typer.Option(None, "--to", help="Last date (ISO); default training end."),
+                out: Optional[Path] = typer.Option(None, help="Also write the scores to this CSV."),
+                workspace: Optional[Path] = WorkspaceOpt):
+    """Score a trained model over a date range: contribution per period and channel with 90% intervals."""
+    scores = _ws(workspace).score(name, date_from, date_to)
+    _print_scores(scores, out)
+
+
+@model_app.command("rescore")
+def model_rescore(name: str, workspace: Optional[Path] = WorkspaceOpt):
+    """Score again over the last scored range (e.g. after new data arrived)."""
+    _print_scores(_ws(workspace).rescore(name), None)
+
+
+def _print_scores(scores, out):
+    totals = (scores[scores["kind"].isin(["base", "factor", "channel"])]
+              .groupby(["component", "kind"], sort=False)[["mean", "spend"]].sum(min_count=1).reset_index())
+    print_frame(totals, title=f"Contributions {scores['date'].min().date()}..{scores['date'].max().date()}")
+    if out:
+        scores.to_csv(out, index=False, date_format="%Y-%m-%d")
+        console.print(f"wrote {out}")
+
+
+@model_app.command("insights")
+def model_insights(name: str, out: Optional[Path] = typer.Option(None, help="Folder for the report and tables."),
+                   workspace: Optional[Path] = WorkspaceOpt):
+    """Write the insight tables (CSV, XLSX) and a self-contained HTML report with charts."""
+    path = _ws(workspace).insights(name, out)
+    console.print(f"insights report: [bold]{path.resolve()}[/bold]")
+
+
+@model_app.command("duplicate")
+def model_duplicate(name: str, new_name: str, workspace: Optional[Path] = WorkspaceOpt):
+    """Copy a model's spec under a new name (Awaiting training)."""
+    _ws(workspace).duplicate(name, new_name)
+    console.print(f"duplicated {name} as {new_name}")
+
+
+@model_app.command("edit")
+def model_edit(name: str,
+               set_: list[str] = typer.Option(..., "--set", help="FIELD=VALUE (YAML value), e.g. --set lookback_weeks=6."),
+               workspace: Optional[Path] = WorkspaceOpt):
+    """Change spec fields; the model goes back to Awaiting training."""
+    import yaml
+    changes = {}
+    for item in set_:
+        if "=" not in item:
+            raise MediamixError(f"--set {item!r}: write FIELD=VALUE")
+        key, value = item.split("=", 1)
+        changes[key.strip()] = yaml.safe_load(value)
+    _ws(workspace).edit(name, **changes)
+    console.print(f"updated {name}: {', '.join(changes)}")
+
+
+@model_app.command("delete")
+def model_delete(name: str, workspace: Optional[Path] = WorkspaceOpt):
+    """Delete a model now, with its runs, scores and artifacts (data sets stay)."""
+    _ws(workspace).delete(name)
+    console.print(f"deleted model {name}")
+
+
+def main() -> None:
+    try:
+        app()
+    except MediamixError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

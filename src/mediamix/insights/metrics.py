@@ -1,0 +1,163 @@
+"""Every number the insights report shows, computed from a fitted model and its data.
+
+Returns the tables of `InsightTables` (see report.py for the contract). Money metrics:
+ROAS = contribution / spend and ROI = (contribution - spend) / spend for a revenue target;
+CPA = spend / contribution for a count target. Intervals are 5th-95th posterior percentiles,
+taken per draw (the ratio of sums in each draw), never as ratios of interval ends.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mediamix.model.diagnostics import fit_metrics
+from mediamix.model.posterior import FittedModel
+from mediamix.model.predict import component_draws
+from mediamix.model.transforms import geometric_weights, hill
+
+Q = (0.05, 0.95)
+
+
+def _mq(x: np.ndarray, axis=0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return x.mean(axis=axis), np.quantile(x, Q[0], axis=axis), np.quantile(x, Q[1], axis=axis)
+
+
+def _safe_div(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+
+
+def channel_table(fitted: FittedModel, cd) -> pd.DataFrame:
+    d = cd.design
+    win = d.in_training
+    total_y = np.nansum(d.y[win])
+    contrib = cd.media[:, win, :].sum(axis=1)           # (sample, channel)
+    spend = d.spend[win].sum(axis=0)
+    volume = np.nansum(d.volume[win], axis=0) if np.isfinite(d.volume[win]).any() else np.full(len(spend), np.nan)
+    revenue = fitted.spec.conversion_kind == "revenue"
+    prior_mid, prior_lo, prior_hi = fitted.priors.interval()
+    rows = {"channel": d.channels, "spend": spend, "volume": volume}
+    for name, values in (("contribution", contrib), ("share", contrib / total_y)):
+        rows[f"{name}_mean"], rows[f"{name}_p05"], rows[f"{name}_p95"] = _mq(values)
+    roas = _safe_div(contrib, spend[None, :])
+    cpa = _safe_div(spend[None, :], contrib)
+    for name, values, applies in (("roas", roas, revenue), ("roi", roas - 1.0, revenue), ("cpa", cpa, not revenue)):
+        m, lo, hi = _mq(values) if applies else (np.full(len(spend), np.nan),) * 3
+        rows[f"{name}_mean"], rows[f"{name}_p05"], rows[f"{name}_p95"] = m, lo, hi
+    rows["prior_share_mean"], rows["prior_share_p05"], rows["prior_share_p95"] = prior_mid, prior_lo, prior_hi
+    rows["prior_source"] = fitted.priors.source
+    return pd.DataFrame(rows)
+
+
+def response_curves(fitted: FittedModel, cd, n_points: int = 41) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Steady-state weekly response to a constant weekly spend (normalised adstock of a constant
+    is the constant), its marginal return, the current spend and the break-even spend."""
+    d, draws, sc = cd.design, fitted.draws(), fitted.scaling
+    revenue = fitted.spec.conversion_kind == "revenue"
+    rows, markers = [], []
+    for j, ch in enumerate(d.channels):
+        active = d.spend[d.in_training, j]
+        current = float(active.mean())
+        top = max(2.0 * float(active.max()), 1.0)
+        grid = np.linspace(0.0, top, n_points)
+        x = grid / sc.spend_scale[ch]
+        half, slope, beta = draws["half"][:, j:j + 1], draws["slope"][:, j:j + 1], draws["beta"][:, j:j + 1]
+        resp = np.asarray(beta * hill(x[None, :], half, slope)) * sc.y_scale        # (sample, grid)
+        # Marginal return: analytic derivative of the Hill curve, per draw.
+        xs = np.where(x > 0, x, np.nan)[None, :]
+        s = 1.0 / (1.0 + (half / xs) ** slope)
+        dresp = beta * slope * s * (1 - s) / xs * sc.y_scale / sc.spend_scale[ch]
+        dresp = np.where(np.isfinite(dresp), dresp, np.nan)
+        m, lo, hi = _mq(resp)
+        marginal = np.full(n_points, np.nan)
+        marginal[1:] = np.nanmean(dresp[:, 1:], axis=0)
+        marginal[0] = marginal[1] if n_points > 1 else np.nan  # the curve's slope at zero spend
+        rows.append(pd.DataFrame({"channel": ch, "spend": grid, "response_mean": m, "response_p05": lo,
+                                  "response_p95": hi, "marginal_mean": marginal}))
+        breakeven = np.nan
+        if revenue:
+            below = np.flatnonzero(marginal < 1.0)
+            if below.size and below[0] > 0:
+                k = below[0]  # linear interpolation between the grid points around marginal = 1
+                x0, x1, y0, y1 = grid[k - 1], grid[k], marginal[k - 1], marginal[k]
+                breakeven = float(x0 + (y0 - 1.0) * (x1 - x0) / (y0 - y1)) if y0 != y1 else float(x1)
+            elif below.size == 0:
+                breakeven = np.nan  # still profitable across the whole grid
+        markers.append({"channel": ch, "current_spend": current, "breakeven_spend": breakeven})
+    return pd.concat(rows, ignore_index=True), pd.DataFrame(markers)
+
+
+def adstock_table(fitted: FittedModel, cd) -> pd.DataFrame:
+    from mediamix.model.mmm import adstock_limits
+    d, draws, sc = cd.design, fitted.draws(), fitted.scaling
+    lags, maxes = adstock_limits(fitted.spec, sc.periods_per_year)
+    w = np.stack([np.asarray(geometric_weights(draws["decay"][s], sc.n_lags, lags, np.minimum(maxes, sc.n_lags)))
+                  for s in range(0, len(draws["decay"]), max(1, len(draws["decay"]) // 400))])  # (sample, lag, channel)
+    rows = []
+    for j, ch in enumerate(d.channels):
+        m, lo, hi = _mq(w[:, :, j])
+        rows.append(pd.DataFrame({"channel": ch, "lag": np.arange(sc.n_lags), "weight_mean": m,
+                                  "weight_p05": lo, "weight_p95": hi}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def fit_tables(cd) -> tuple[pd.DataFrame, pd.DataFrame]:
+    d = cd.design
+    rng = np.random.default_rng(0)  # seeded: the predictive band is reproducible
+    predictive = cd.predicted + rng.standard_normal(cd.predicted.shape) * cd.sigma[:, None]
+    m, lo, hi = _mq(predictive)
+    mean = cd.predicted.mean(axis=0)
+    win = d.in_training
+    fit = pd.DataFrame({"date": d.dates[win], "actual": d.y[win], "predicted_mean": mean[win],
+                        "predicted_p05": lo[win], "predicted_p95": hi[win], "residual": d.y[win] - mean[win],
+                        "holdout": d.in_holdout[win]})
+    metrics = [{"sample": "in-sample", **fit_metrics(d.y[d.in_fit], mean[d.in_fit])}]
+    if d.in_holdout.any():
+        metrics.append({"sample": "holdout", **fit_metrics(d.y[d.in_holdout], mean[d.in_holdout])})
+    return fit, pd.DataFrame(metrics)
+
+
+def contributions_table(cd) -> pd.DataFrame:
+    d = cd.design
+    win = d.in_training
+    parts = [("base", "base", cd.base)]
+    parts += [(f, "factor", cd.factors[:, :, j]) for j, f in enumerate(d.factor_names)]
+    parts += [(c, "channel", cd.media[:, :, j]) for j, c in enumerate(d.channels)]
+    rows = []
+    for name, kind, x in parts:
+        m, lo, hi = _mq(x[:, win])
+        rows.append(pd.DataFrame({"date": d.dates[win], "component": name, "kind": kind, "mean": m, "p05": lo, "p95": hi}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def compute_tables(fitted: FittedModel, frame: pd.DataFrame, model_info: dict):
+    """All InsightTables for a fitted model over its training window."""
+    from mediamix.insights.report import InsightTables
+
+    cd = component_draws(fitted, frame)
+    curves, markers = response_curves(fitted, cd)
+    fit, metrics = fit_tables(cd)
+    diag = dict(fitted.diagnostics)
+    params = diag.get("parameters_table")
+    diagnostics = {
+        "max_rhat": diag.get("max_rhat"), "min_ess_bulk": diag.get("min_ess_bulk"),
+        "divergences": diag.get("divergences"), "num_chains": diag.get("num_chains"),
+        "num_draws": diag.get("num_draws"),
+        "thresholds": {"max_rhat": fitted.spec.thresholds.max_rhat, "min_ess": fitted.spec.thresholds.min_ess,
+                       "max_divergences": fitted.spec.thresholds.max_divergences,
+                       "max_holdout_smape_ratio": fitted.spec.thresholds.max_holdout_smape_ratio},
+        "parameters": pd.DataFrame(params) if params is not None else None,
+    }
+    sc = fitted.scaling
+    model = {
+        "name": fitted.spec.name, "description": fitted.spec.description, "conversion": fitted.spec.conversion,
+        "conversion_kind": fitted.spec.conversion_kind, "currency": fitted.spec.currency,
+        "training_start": sc.train_start, "training_end": sc.train_end,
+        "holdout_start": str(cd.design.dates[cd.design.in_holdout][0].date()) if cd.design.in_holdout.any() else None,
+        "lookback_weeks": fitted.spec.lookback_weeks,
+        "status": diag.get("status", "Success"), "status_reasons": list(diag.get("reasons", [])),
+        **model_info,
+    }
+    return InsightTables(model=model, contributions=contributions_table(cd), channels=channel_table(fitted, cd),
+                         response_curves=curves, curve_markers=markers, adstock=adstock_table(fitted, cd),
+                         fit=fit, fit_metrics=metrics, diagnostics=diagnostics)

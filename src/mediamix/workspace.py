@@ -1,0 +1,244 @@
+"""The Workspace: the library API every door (CLI, notebook, REST, web) calls.
+
+    from mediamix.workspace import Workspace
+    ws = Workspace.init("my-workspace")          # DuckDB store, SQLite registry, artifacts folder
+    ws.load_data("spend.csv", name="weekly")
+    ws.create_model("model.yaml")                # a ModelSpec as YAML, dict or object
+    ws.train("brand-mmm")                        # NUTS; status Success / Training issue / Failed
+    ws.score("brand-mmm", start="2024-01-01")    # contributions with 90% intervals
+    ws.insights("brand-mmm")                     # CSV/XLSX tables + self-contained HTML report
+    ws.models()                                  # the models table
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from mediamix.data import HarmonizedStore, SummaryData, check_model_columns, load_summary
+from mediamix.errors import MediamixError, NotFoundError, SpecError
+from mediamix.model.spec import ModelSpec
+from mediamix.registry import Registry, Status, run_artifact_dir
+
+DEFAULT_DIR = "mediamix-workspace"
+MARKER = "mediamix-workspace.json"
+PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("MEDIAMIX_HOME") or DEFAULT_DIR)
+
+
+@dataclass
+class TrainResult:
+    model: str
+    status: str
+    reasons: list[str]
+    diagnostics: dict
+    posterior: Path
+
+
+class Workspace:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.store = HarmonizedStore(self.root / "harmonized.duckdb")
+        self.registry = Registry(self.root / "registry.db")
+        self.artifacts = self.root / "artifacts"
+
+    # ---- opening ------------------------------------------------------------------------
+    @classmethod
+    def init(cls, root: str | Path | None = None) -> "Workspace":
+        root = Path(root) if root else default_root()
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "artifacts").mkdir(exist_ok=True)
+        marker = root / MARKER
+        if not marker.exists():
+            marker.write_text(json.dumps({"format": 1}))
+        return cls(root)
+
+    @classmethod
+    def open(cls, root: str | Path | None = None) -> "Workspace":
+        root = Path(root) if root else default_root()
+        if not (root / MARKER).exists():
+            raise MediamixError(f"no mediamix workspace at {root.resolve()}; create one with `mediamix init {root}` "
+                                f"or point MEDIAMIX_HOME at an existing one")
+        return cls(root)
+
+    # ---- data ---------------------------------------------------------------------------
+    def load_data(self, path: str | Path, name: str, **options) -> SummaryData:
+        """Read a summary CSV/Parquet (wide or long), validate dates, store it under `name`."""
+        if not name or not str(name).strip():
+            raise MediamixError("data set name: give --name NAME")
+        data = load_summary(path, **options)
+        self.store.put(name, data, source=str(Path(path).resolve()))
+        return data
+
+    def datasets(self) -> pd.DataFrame:
+        return self.store.list()
+
+    def dataset(self, name: str) -> SummaryData:
+        return self.store.get(name)
+
+    # ---- models -------------------------------------------------------------------------
+    @staticmethod
+    def _as_spec(spec: ModelSpec | dict | str | Path) -> ModelSpec:
+        if isinstance(spec, ModelSpec):
+            return spec
+        if isinstance(spec, dict):
+            return ModelSpec.from_dict(spec)
+        text = str(spec)
+        path = Path(text)
+        if "\n" not in text and path.suffix in (".yaml", ".yml", ".json"):
+            if not path.exists():
+                raise SpecError(f"model spec file {path} does not exist")
+            text = path.read_text()
+        return ModelSpec.from_yaml(text)
+
+    def _national(self, spec: ModelSpec) -> tuple[SummaryData, pd.DataFrame]:
+        data = self.store.get(spec.dataset)
+        nat = data.national()
+        return nat, nat.frame
+
+    def check_spec(self, spec: ModelSpec) -> list[str]:
+        """Validate the spec against its data set; returns warnings, raises on problems."""
+        data, _ = self._national(spec)
+        return check_model_columns(
+            data, target=spec.conversion, spend_columns=[t.spend for t in spec.touchpoints],
+            volume_columns=[t.volume for t in spec.touchpoints if t.volume],
+            factor_columns=[f.column for f in spec.factors],
+            start=spec.training.start, end=spec.training.end)
+
+    def create_model(self, spec: ModelSpec | dict | str | Path) -> list[str]:
+        """Register a model (status Awaiting training). Returns data warnings."""
+        spec = self._as_spec(spec)
+        warnings = self.check_spec(spec)
+        self.registry.create_model(spec.name, description=spec.description, conversion=spec.conversion,
+                                   spec_yaml=spec.to_yaml(), run_frequency=spec.run_frequency)
+        return warnings
+
+    def spec(self, name: str) -> ModelSpec:
+        return ModelSpec.from_yaml(self.registry.get_model(name).spec_yaml)
+
+    def edit(self, name: str, **changes) -> ModelSpec:
+        """Change spec fields (e.g. description, lookback_weeks); a trained model goes back to Awaiting training."""
+        spec = ModelSpec.from_dict({**self.spec(name).to_dict(), **changes})
+        if spec.name != name:
+            raise SpecError("name: use `mediamix model duplicate` to copy a model under a new name")
+        self.check_spec(spec)
+        self.registry.update_model(name, spec_yaml=spec.to_yaml(), description=spec.description,
+                                   conversion=spec.conversion, run_frequency=spec.run_frequency)
+        return spec
+
+    def models(self) -> pd.DataFrame:
+        return self.registry.models_table()
+
+    def info(self, name: str) -> dict:
+        rec = self.registry.get_model(name)
+        runs = self.registry.runs(name)
+        return {"model": rec, "spec": self.spec(name), "runs": runs}
+
+    def duplicate(self, name: str, new_name: str) -> None:
+        spec = self.spec(name).replace(name=new_name)
+        self.registry.duplicate(name, new_name)
+        self.registry.update_model(new_name, spec_yaml=spec.to_yaml())
+
+    def delete(self, name: str) -> None:
+        """Remove the model, its runs, scores and artifacts; nothing else."""
+        rec = self.registry.get_model(name)
+        dirs = self.registry.delete_model(name)
+        self.store.delete_table(_scores_table(rec.id)) if self.store.table_exists(_scores_table(rec.id)) else None
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)
+        shutil.rmtree(self.artifacts / "models" / str(rec.id), ignore_errors=True)
+
+    # ---- training -----------------------------------------------------------------------
+    def train(self, name: str, *, progress: bool = True) -> TrainResult:
+        from mediamix.model.train import train as train_model
+
+        rec = self.registry.get_model(name)
+        spec = self.spec(name)
+        run_id = self.registry.start_run(name, "train", {"sampler": spec.to_dict()["sampler"]})
+        out_dir = run_artifact_dir(self.artifacts, rec.id, run_id)
+        try:
+            data_warnings = self.check_spec(spec)
+            nat, frame = self._national(spec)
+            fitted, diag = train_model(spec, frame, periods_per_year=nat.cadence.periods_per_year,
+                                       period_days=PERIOD_DAYS[nat.cadence.unit], progress=progress)
+            fitted.diagnostics["data_warnings"] = data_warnings
+            path = fitted.save(out_dir / "posterior.nc")
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, MediamixError) else f"{type(exc).__name__}: {exc}"
+            self.registry.finish_run(run_id, Status.FAILED, message=message, artifact_dir=out_dir)
+            raise
+        status = Status.SUCCESS if diag.status == "Success" else Status.TRAINING_ISSUE
+        summary = {k: v for k, v in fitted.diagnostics.items() if k != "parameters_table"}
+        self.registry.finish_run(run_id, status, diagnostics=summary, artifact_dir=out_dir, reasons=diag.reasons)
+        return TrainResult(name, status.value, list(diag.reasons), summary, path)
+
+    def fitted(self, name: str):
+        from mediamix.model.posterior import load_fitted
+
+        run = self.registry.latest_run(name, "train", successful_only=True)
+        if run is None or not run.artifact_dir:
+            raise MediamixError(f"model '{name}' has no trained posterior; run `mediamix model train {name}`")
+        return load_fitted(Path(run.artifact_dir) / "posterior.nc")
+
+    # ---- scoring and insights -------------------------------------------------------------
+    def score(self, name: str, start: str | None = None, end: str | None = None) -> pd.DataFrame:
+        """Contributions per period and component for [start, end] (default: training window)."""
+        from mediamix.scoring.score import score_range
+
+        rec = self.registry.get_model(name)
+        fitted = self.fitted(name)
+        run_id = self.registry.start_run(name, "score", {"from": start, "to": end})
+        out_dir = run_artifact_dir(self.artifacts, rec.id, run_id)
+        try:
+            _, frame = self._national(fitted.spec)
+            scores = score_range(fitted, frame, start, end)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            scores.to_parquet(out_dir / "scores.parquet", index=False)
+            self.store.put_table(_scores_table(rec.id), scores)
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, MediamixError) else f"{type(exc).__name__}: {exc}"
+            self.registry.finish_run(run_id, Status.FAILED, message=message, artifact_dir=out_dir)
+            raise
+        train_status = self.registry.latest_run(name, "train", successful_only=True).status
+        self.registry.finish_run(run_id, train_status if train_status is Status.SUCCESS else Status.TRAINING_ISSUE,
+                                 artifact_dir=out_dir, reasons=() if train_status is Status.SUCCESS
+                                 else ["scored from a posterior with a training issue"])
+        return scores
+
+    def rescore(self, name: str) -> pd.DataFrame:
+        """Score again with the range of the last score run (or the training window)."""
+        last = self.registry.latest_run(name, "score")
+        params = last.params if last else {}
+        return self.score(name, params.get("from"), params.get("to"))
+
+    def scores(self, name: str) -> pd.DataFrame:
+        rec = self.registry.get_model(name)
+        table = _scores_table(rec.id)
+        if not self.store.table_exists(table):
+            raise NotFoundError(f"model '{name}' has no scores yet; run `mediamix model score {name}`")
+        return self.store.get_table(table)
+
+    def insights(self, name: str, out_dir: str | Path | None = None) -> Path:
+        """Write the insight tables (CSV, XLSX, Vega-Lite) and the HTML report; returns the report path."""
+        from mediamix.insights.metrics import compute_tables
+        from mediamix.insights.report import render_report
+
+        rec = self.registry.get_model(name)
+        fitted = self.fitted(name)
+        _, frame = self._national(fitted.spec)
+        tables = compute_tables(fitted, frame, {"status": rec.status.value if rec.status.value in ("Success", "Training issue") else fitted.diagnostics.get("status"),
+                                                "status_reasons": list(rec.status_reasons) or list(fitted.diagnostics.get("reasons", []))})
+        folder = Path(out_dir) if out_dir else self.artifacts / "models" / str(rec.id) / "insights"
+        folder.mkdir(parents=True, exist_ok=True)
+        return render_report(tables, folder / "report.html")
+
+
+def _scores_table(model_id: int) -> str:
+    return f"scores_model_{model_id}"

@@ -1,0 +1,22 @@
+import pytest
+
+from mediamix.registry import Registry
+from tests.registry.databases import BACKENDS, FakeClock, database_url
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path):
+    with database_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def registry(db_url, clock):
+    reg = Registry(db_url, actor="tester", clock=clock)
+    yield reg
+    reg.close()
