@@ -248,3 +248,24 @@ def test_two_date_like_columns_are_ambiguous():
     frame["end"] = frame["start"]
     with pytest.raises(DataError, match="several columns hold dates"):
         harmonize_summary(frame)
+
+
+def test_parquet_date32_and_dictionary_columns(tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mediamix.data import read_table
+
+    table = pa.table(
+        {
+            "day": pa.array([dt.date(2022, 1, 3), dt.date(2022, 1, 10), dt.date(2022, 1, 17)], pa.date32()),
+            "tv": [1.0, 2.0, 3.0],
+            "event": pa.array(["a", "b", "a"]).dictionary_encode(),
+        }
+    )
+    pq.write_table(table, tmp_path / "d.parquet")
+    data = harmonize_summary(read_table(tmp_path / "d.parquet"))
+    assert list(data.dates) == list(pd.date_range("2022-01-03", periods=3, freq="7D"))
+    assert data.frame["event"].tolist() == ["a", "b", "a"] and data.text_columns == ["event"]

@@ -2,7 +2,10 @@
 import numpy as np
 import pandas as pd
 
-from mediamix.data import Cadence, HarmonizedStore, check_model_columns, harmonize_summary, read_table
+import pytest
+
+from mediamix.data import Cadence, HarmonizedStore, check_model_columns, harmonize_summary, load_summary, read_table
+from mediamix.errors import DataError
 
 
 def test_pymc_marketing_example(shared_data):
@@ -62,3 +65,16 @@ def test_meridian_geo_panel(shared_data, tmp_path):
     store = HarmonizedStore(tmp_path / "store.duckdb")
     store.put("meridian_geo", data, source=str(path))
     assert store.get("meridian_geo") == data
+
+
+def test_eleckart_monthly_nps_read_month_first(shared_data):
+    data = load_summary(shared_data / "eleckart" / "MonthlyNPSscore.csv")
+    # 7/1/2015 ... 6/1/2016 parse both ways; only month-first gives a complete monthly series
+    assert data.cadence == Cadence("month", "start")
+    assert list(data.dates) == list(pd.date_range("2015-07-01", periods=12, freq="MS"))
+    assert any("month/day/year" in n for n in data.notices)
+
+
+def test_garve_panel_with_uneven_geo_coverage_is_refused(shared_data):
+    with pytest.raises(DataError, match=r"geo 'Austria' is missing 100 of 200 dates.*geo 'Switzerland'"):
+        load_summary(shared_data / "garve-datasets" / "bhmmm.csv")

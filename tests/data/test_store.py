@@ -200,6 +200,8 @@ def test_table_names_and_columns_checked(store):
         store.put_table("t", pd.DataFrame({"a": [1], "A": [2]}))
     with pytest.raises(DataError, match="column names must be non-empty text"):
         store.put_table("t", pd.DataFrame({0: [1]}))
+    with pytest.raises(DataError, match="column 'a' mixes value types"):
+        store.put_table("t", pd.DataFrame({"a": pd.Series([1, "x"], dtype=object)}))
     with pytest.raises(DataError, match="put_table needs a pandas DataFrame"):
         store.put_table("t", [1, 2])
 

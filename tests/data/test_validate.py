@@ -172,3 +172,12 @@ def test_window_outside_data_and_bad_window():
         check_model_columns(data, target="revenue", spend_columns=["tv"], start="2030-01-01")
     with pytest.raises(DataError, match="window start 'soon' is not a date"):
         check_model_columns(data, target="revenue", spend_columns=["tv"], start="soon")
+
+
+def test_a_lone_string_is_one_column():
+    assert check_model_columns(_data(), target="revenue", spend_columns="tv", factor_columns="price") == []
+
+
+def test_window_problem_reported_with_name_problems():
+    problems = _problems(_data(), spend_columns=["tvv"], start="2030-01-01")
+    assert len(problems) == 2 and "'tvv'" in problems[0] and problems[1].startswith("no rows between 2030-01-01")

@@ -4,7 +4,13 @@ import pytest
 
 from mediamix.errors import MediamixError, SpecError
 from mediamix.jobs import (
-    Executor, InlineExecutor, JobCrashed, JobError, JobFailed, LocalProcessExecutor, describe_error,
+    Executor,
+    InlineExecutor,
+    JobCrashed,
+    JobError,
+    JobFailed,
+    LocalProcessExecutor,
+    describe_error,
 )
 from tests.jobs import job_functions
 

@@ -54,7 +54,8 @@ def test_fail_records_the_error_and_requeue_retries(queue, registry):
 def test_only_running_jobs_finish(queue, registry):
     make_model(registry)
     job_id = queue.enqueue("train", "brand")
-    with pytest.raises(MediamixError, match=r"job \d+ \(train 'brand'\) is queued, not running; only a running job can be marked done"):
+    expected = r"job \d+ \(train 'brand'\) is queued, not running; only a running job can be marked done"
+    with pytest.raises(MediamixError, match=expected):
         queue.complete(job_id)
     queue.claim("w1")
     queue.complete(job_id)

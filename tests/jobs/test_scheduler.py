@@ -92,6 +92,14 @@ def test_a_model_whose_training_failed_is_trained_again(registry, clock, schedul
     assert job.kind == "train"
 
 
+def test_a_model_edited_since_training_is_trained_not_scored(registry, clock, scheduler):
+    make_model(registry, "brand", run_frequency="daily")
+    train_at(registry, clock, "brand", at(2026, 3, 1, 9, 0))
+    registry.update_model("brand", spec_yaml="name: m\nconversion: sales\nlookback_weeks: 4\n")
+    [job] = scheduler.tick(at(2026, 3, 2, 9, 0))
+    assert job.kind == "train"
+
+
 def test_manual_models_are_never_due(registry, clock, scheduler):
     make_model(registry, "brand", run_frequency="manual")
     train_at(registry, clock, "brand", at(2026, 3, 1, 9, 0))

@@ -3,8 +3,14 @@ import time
 
 import pytest
 
-from mediamix.errors import NotFoundError, SpecError
-from mediamix.jobs import InlineExecutor, JobQueue, JobState, LocalProcessExecutor, Worker
+from mediamix.errors import SpecError
+from mediamix.jobs import (
+    InlineExecutor,
+    JobQueue,
+    JobState,
+    LocalProcessExecutor,
+    Worker,
+)
 from mediamix.registry import Registry, Status
 from tests.jobs import job_functions
 from tests.jobs.helpers import make_model

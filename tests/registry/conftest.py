@@ -1,12 +1,18 @@
 import pytest
 
 from mediamix.registry import Registry
-from tests.registry.databases import BACKENDS, FakeClock, database_url
+from tests.registry.databases import BACKENDS, FakeClock, database_url, postgres_session_url
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    with postgres_session_url() as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)
-def db_url(request, tmp_path):
-    with database_url(request.param, tmp_path) as url:
+def db_url(request, tmp_path, postgres_url):
+    with database_url(request.param, tmp_path, postgres_url) as url:
         yield url
 
 

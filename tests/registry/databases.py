@@ -58,17 +58,43 @@ def postgres_schema_url(base_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+def empty_postgres_schema(url: str) -> str:
+    """Empty every table of the schema `url` points at, so a test starts from nothing.
+    Much faster than a schema per test: creating tables and dropping a schema take ~0.2 s each."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            tables = connection.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+            ).scalars().all()
+            if tables:
+                names = ", ".join(f'"{t}"' for t in tables)
+                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+    return url
+
+
 @contextmanager
-def database_url(backend: str, directory: Path) -> Iterator[str]:
+def postgres_session_url() -> Iterator[str | None]:
+    """One schema per test process (pytest-xdist workers each get their own)."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        yield None
+        return
+    with postgres_schema_url(base) as url:
+        yield url
+
+
+@contextmanager
+def database_url(backend: str, directory: Path, postgres_url: str | None = None) -> Iterator[str]:
     if backend == "sqlite":
         with sqlite_file_url(directory) as url:
             yield url
         return
-    base = os.environ.get(PG_ENV)
-    if not base:
+    if not postgres_url:
         pytest.skip(PG_SKIP_REASON)
-    with postgres_schema_url(base) as url:
-        yield url
+    yield empty_postgres_schema(postgres_url)
 
 
 def check_postgres_server() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from mediamix.errors import MediamixError, NotFoundError, SpecError
 from mediamix.registry import MODELS_TABLE_COLUMNS, Registry, Status
@@ -80,7 +81,8 @@ def test_create_refuses_a_name_differing_only_in_case(registry):
         ("x" * 201, {}, "201 characters long; use at most 200"),
         ("brand", {"conversion": " "}, "conversion ' ' is empty"),
         ("brand", {"spec_yaml": ""}, "spec_yaml '' is empty"),
-        ("brand", {"run_frequency": "hourly"}, "run_frequency 'hourly' is not one of 'manual', 'daily', 'weekly', 'monthly'"),
+        ("brand", {"run_frequency": "hourly"},
+         "run_frequency 'hourly' is not one of 'manual', 'daily', 'weekly', 'monthly'"),
     ],
 )
 def test_create_names_the_bad_field(registry, name, fields, match):
@@ -160,7 +162,9 @@ def test_editing_the_description_keeps_the_status(registry, clock):
     assert record.updated_at == clock.current
 
 
-@pytest.mark.parametrize("field,value", [("spec_yaml", SPEC + "lookback_weeks: 6\n"), ("conversion", "revenue")], ids=["spec", "conversion"])
+@pytest.mark.parametrize(
+    "field,value", [("spec_yaml", SPEC + "lookback_weeks: 6\n"), ("conversion", "revenue")], ids=["spec", "conversion"]
+)
 @pytest.mark.parametrize("status", [Status.SUCCESS, Status.TRAINING_ISSUE, Status.FAILED])
 def test_editing_what_a_trained_model_computes_sets_it_awaiting_training(registry, field, value, status):
     trained(registry, status=status, reasons=["min ESS 120 < 400"] if status is Status.TRAINING_ISSUE else ())
@@ -176,7 +180,8 @@ def test_editing_what_a_trained_model_computes_sets_it_awaiting_training(registr
 def test_editing_the_spec_while_in_progress_is_refused(registry):
     make(registry)
     registry.start_run("brand", "train", {})
-    with pytest.raises(MediamixError, match="'brand' is 'In progress'; wait for its run to finish before editing spec_yaml"):
+    expected = "'brand' is 'In progress'; wait for its run to finish before editing spec_yaml"
+    with pytest.raises(MediamixError, match=expected):
         registry.update_model("brand", spec_yaml="other: 1\n")
     assert registry.get_model("brand").spec_yaml == SPEC
 
@@ -282,7 +287,7 @@ def test_the_database_itself_cascades_deletes(registry):
     with registry.engine.begin() as connection:
         connection.execute(text("DELETE FROM models WHERE name = 'brand'"))
     assert count(registry, "runs") == 0 and count(registry, "plans") == 0
-    with pytest.raises(Exception):  # an orphan run is refused outright
+    with pytest.raises(IntegrityError):  # an orphan run is refused outright
         with registry.engine.begin() as connection:
             connection.execute(text(
                 "INSERT INTO runs (model_id, kind, status, started_at, reasons, params) "
@@ -376,7 +381,8 @@ def test_finish_run_refuses_bad_endings(registry):
 def test_failed_and_training_issue_are_stored_and_shown(registry):
     make(registry)
     run_id = registry.start_run("brand", "train", {})
-    registry.finish_run(run_id, Status.TRAINING_ISSUE, {}, None, None, reasons=["max R-hat 1.03 > 1.01", "3 divergences"])
+    reasons = ["max R-hat 1.03 > 1.01", "3 divergences"]
+    registry.finish_run(run_id, Status.TRAINING_ISSUE, {}, None, None, reasons=reasons)
     model = registry.get_model("brand")
     assert model.status_reasons == ("max R-hat 1.03 > 1.01", "3 divergences") and model.status_message is None
     run_id = registry.start_run("brand", "train", {})  # retrain from Training issue
@@ -395,6 +401,25 @@ def test_scoring_needs_a_trained_posterior(registry):
     registry.finish_run(run_id, Status.FAILED, None, "boom", None)
     with pytest.raises(MediamixError, match="no trained posterior"):
         registry.start_run("brand", "score", {})
+
+
+def test_a_posterior_of_an_older_spec_is_not_scored(registry):
+    first = trained(registry)
+    assert registry.trained_run("brand").id == first
+    assert registry.get_run(first).spec_version == 1
+    registry.update_model("brand", spec_yaml=SPEC + "lookback_weeks: 4\n")
+    assert registry.get_model("brand").spec_version == 2
+    assert registry.trained_run("brand") is None
+    with pytest.raises(MediamixError, match=r"'brand' was edited after its last training \(spec version 1 -> 2\)"):
+        registry.start_run("brand", "score", {})
+    registry.update_model("brand", description="words only")  # not a modeling change
+    assert registry.get_model("brand").spec_version == 2
+    second = registry.start_run("brand", "train", {})
+    registry.finish_run(second, Status.FAILED, None, "boom", None)
+    assert registry.trained_run("brand") is None  # the failed retrain left nothing usable
+    third = registry.start_run("brand", "train", {})
+    registry.finish_run(third, Status.SUCCESS, None, None, None)
+    assert registry.trained_run("brand").id == third and registry.get_run(third).spec_version == 2
 
 
 def test_a_scored_model_keeps_the_verdict_of_its_training(registry):
@@ -482,7 +507,7 @@ def test_set_next_run_at_inside_a_caller_transaction_rolls_back_with_it(registry
 
 def test_naive_datetimes_are_refused(registry):
     make(registry)
-    with pytest.raises(Exception, match="naive datetime"):
+    with pytest.raises(ValueError, match="naive datetime"):
         registry.set_next_run_at("brand", datetime(2026, 3, 2, 9, 0))
 
 

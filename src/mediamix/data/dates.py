@@ -99,7 +99,7 @@ def to_dates(
         if start_date is None or frequency is None:
             raise DataError(
                 f"time column {quoted(column)} is integer, not a date; supply dates or declare "
-                "start date + frequency (start_date='2022-01-03', frequency='week')"
+                "start date + frequency (e.g. start_date='2022-01-03', frequency='week')"
             )
         start = _one_date(start_date, "start_date")
         cadence = parse_frequency(frequency, start)

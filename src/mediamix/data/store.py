@@ -423,6 +423,12 @@ def _prepare_table(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict, lis
         lowered[column.lower()] = column
     if _ROW.lower() in lowered:
         raise DataError(f"column name {quoted(_ROW)} is reserved by the store; rename it")
+    for column in df.columns:
+        if df[column].dtype == object and pd.api.types.infer_dtype(df[column], skipna=True).startswith("mixed"):
+            raise DataError(
+                f"table column {quoted(column)} mixes value types (e.g. numbers and text); DuckDB would "
+                "turn them all into text: convert the column to one type first"
+            )
     prepared = df.reset_index(drop=plain_index)  # a copy: the caller's frame is left alone
     prepared.columns = names
     dtypes = [str(t) for t in prepared.dtypes]

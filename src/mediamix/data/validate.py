@@ -44,12 +44,15 @@ def check_model_columns(
     """
     roles = {
         "target": [target],
-        "spend": list(spend_columns),
-        "volume": list(volume_columns),
-        "factor": list(factor_columns),
+        "spend": _names(spend_columns),
+        "volume": _names(volume_columns),
+        "factor": _names(factor_columns),
     }
     problems = _name_problems(data, roles)
-    window = _window(data, start, end)
+    try:
+        window = _window(data, start, end)
+    except DataError as exc:  # without rows nothing else can be checked; report it with the rest
+        raise DataProblems(problems + [str(exc)]) from None
     available = set(data.metric_columns)
     warnings: list[str] = []
     checks = _ColumnChecks(window, problems, warnings)
@@ -67,6 +70,11 @@ def check_model_columns(
     if problems:
         raise DataProblems(problems)
     return warnings
+
+
+def _names(columns) -> list[str]:
+    # a lone string is one column, not a sequence of one-letter columns
+    return [columns] if isinstance(columns, str) else list(columns)
 
 
 def _name_problems(data: SummaryData, roles: dict[str, list[str]]) -> list[str]:

@@ -257,7 +257,8 @@ def contribution_over_time_svg(tables: InsightTables) -> str:
         ax.set_xlabel("Period start (ISO date)")
         _date_axis(ax)
         handles, labels = ax.get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncol=min(8, len(labels)))
+        rows = math.ceil(len(labels) / 8)  # balanced rows: 9 entries as 5 + 4, not 8 + 1
+        fig.legend(handles, labels, loc="outside lower center", ncol=math.ceil(len(labels) / rows))
         return fig
 
     return _render(tables, "contribution_over_time", "Contribution over time", draw)

@@ -48,7 +48,8 @@ class Scheduler:
     def tick(self, now: datetime) -> list[JobRecord]:
         """Queue one job per due model and move its next_run_at past `now`; returns the new jobs.
 
-        A model that was never trained successfully gets a "train" job, others "score". A model
+        A model without a usable posterior for its current spec (never trained, training failed,
+        spec edited since) gets a "train" job, others "score". A model
         with a job already queued or running gets no second one (its next_run_at still moves on).
         A model 'In progress' without a job (trained by hand) is left for a later tick. Each
         model is handled in one transaction holding its row, so two schedulers ticking at once
@@ -75,7 +76,8 @@ class Scheduler:
                 return None
             job_id = None
             if not pending:
-                trained = self.registry.latest_run(name, "train", successful_only=True, session=session)
+                # A model whose spec changed since its last training is trained again, not scored.
+                trained = self.registry.trained_run(name, session=session)
                 kind = "score" if trained is not None else "train"
                 params = {"trigger": "schedule", "due_at": when}
                 job_id = self.queue.enqueue(kind, name, params, actor=SCHEDULER_ACTOR, session=session)

@@ -16,7 +16,7 @@ from mediamix.errors import DataError, SpecError
 from mediamix.model.spec import ModelSpec
 from mediamix.model.transforms import lag_stack
 
-WEEKS_PER_YEAR = 365.25 / 7
+WEEKS_PER_YEAR = 52.1775  # 365.25 / 7, as the data layer's cadence uses
 
 
 @dataclass(frozen=True)
@@ -77,12 +77,13 @@ def periods_for_weeks(weeks: float, periods_per_year: float) -> int:
     return max(1, int(round(weeks * periods_per_year / WEEKS_PER_YEAR)))
 
 
-def training_window(dates: pd.DatetimeIndex, spec: ModelSpec) -> tuple[pd.Timestamp, pd.Timestamp]:
+def training_window(dates: pd.DatetimeIndex, spec: ModelSpec,
+                    periods_per_year: float = WEEKS_PER_YEAR) -> tuple[pd.Timestamp, pd.Timestamp]:
     tw = spec.training
     first, last = dates.min(), dates.max()
-    if tw.last_years is not None:
-        start = last - pd.DateOffset(days=int(round(tw.last_years * 365.25))) + pd.Timedelta(days=1)
-        return max(first, start), last
+    if tw.last_years is not None:  # the last N years of periods, e.g. 52 weeks for one year
+        n = max(1, int(round(tw.last_years * periods_per_year)))
+        return dates.sort_values()[max(len(dates) - n, 0)], last
     start = pd.Timestamp(tw.start) if tw.start else first
     end = pd.Timestamp(tw.end) if tw.end else last
     if start > last or end < first:
@@ -138,7 +139,7 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec, *, periods_per_year: floa
     notices: list[str] = []
 
     if scaling is None:
-        start, end = training_window(dates, spec)
+        start, end = training_window(dates, spec, periods_per_year)
         in_training = np.asarray((dates >= start) & (dates <= end))
         n_train = int(in_training.sum())
         n_lags = periods_for_weeks(spec.lookback_weeks, periods_per_year)

@@ -29,7 +29,8 @@ class FittedModel:
     def draws(self) -> dict[str, np.ndarray]:
         """Posterior draws with chains flattened: name -> (sample, ...)."""
         post = self.idata.posterior
-        return {k: post[k].to_numpy().reshape((-1,) + post[k].shape[2:]) for k in post.data_vars}
+        n = post.sizes["chain"] * post.sizes["draw"]
+        return {k: post[k].to_numpy().reshape((n,) + post[k].shape[2:]) for k in post.data_vars}
 
     def save(self, path: Path) -> Path:
         path = Path(path)

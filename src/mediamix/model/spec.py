@@ -253,6 +253,8 @@ class ModelSpec:
         else:
             raise SpecError(f"training: {tw!r} must be 'auto' or {{start, end}} or {{last_years}}")
         for key, klass in (("sampler", SamplerSpec), ("thresholds", DiagnosticThresholds)):
+            if raw.get(key) is not None and not isinstance(raw[key], (dict, klass)):
+                raise SpecError(f"{key}: must be a mapping of {[f.name for f in dataclasses.fields(klass)]}")
             if isinstance(raw.get(key), dict):
                 _check_keys(raw[key], {f.name for f in dataclasses.fields(klass)}, key)
                 raw[key] = klass(**raw[key])

@@ -22,6 +22,7 @@ class ModelRecord:
     description: str
     conversion: str
     spec_yaml: str
+    spec_version: int
     run_frequency: str
     status: Status
     status_reasons: tuple[str, ...]
@@ -39,6 +40,7 @@ class ModelRecord:
             description=row.description,
             conversion=row.conversion,
             spec_yaml=row.spec,
+            spec_version=row.spec_version,
             run_frequency=row.run_frequency,
             status=Status(row.status),
             status_reasons=tuple(row.status_reasons or ()),
@@ -56,6 +58,7 @@ class RunRecord:
     model_id: int
     model_name: str
     kind: str
+    spec_version: int
     status: Status
     started_at: datetime
     finished_at: datetime | None
@@ -76,6 +79,7 @@ class RunRecord:
             model_id=row.model_id,
             model_name=model_name,
             kind=row.kind,
+            spec_version=row.spec_version,
             status=Status(row.status),
             started_at=row.started_at,
             finished_at=row.finished_at,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,9 +90,9 @@ class Registry:
 
     def now(self) -> datetime:
         now = self._clock()
-        if now.tzinfo is None:
+        if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError("the registry clock returned a naive datetime; it must return UTC-aware times")
-        return now
+        return now.astimezone(timezone.utc)  # records read back are UTC; fresh ones should be too
 
     def close(self) -> None:
         self.engine.dispose()
@@ -151,6 +151,8 @@ class Registry:
         try:
             session.flush()
         except IntegrityError as exc:
+            if "unique" not in str(exc.orig).lower():
+                raise
             raise MediamixError(f"model '{name}' already exists; {hint}") from exc
 
     def _record_audit(
@@ -201,6 +203,14 @@ class Registry:
         return value
 
     @staticmethod
+    def _check_description(value: object) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise SpecError(f"description {value!r} is not text; give a sentence describing the model")
+        return value
+
+    @staticmethod
     def _check_kind(kind: str) -> str:
         if kind not in RUN_KINDS:
             allowed = " or ".join(f"'{k}'" for k in RUN_KINDS)
@@ -220,6 +230,7 @@ class Registry:
     ) -> ModelRecord:
         """Register a new model in status 'Awaiting training'."""
         check_model_name(name)
+        self._check_description(description)
         self._check_text(conversion, "conversion", "the conversion event or column the model explains")
         self._check_text(spec_yaml, "spec_yaml", "the model's YAML specification")
         run_frequency = check_run_frequency(run_frequency)
@@ -229,9 +240,10 @@ class Registry:
             self._ensure_name_free(session, name, hint=hint)
             row = ModelRow(
                 name=name,
-                description=description or "",
+                description=self._check_description(description),
                 conversion=conversion,
                 spec=spec_yaml,
+                spec_version=1,
                 run_frequency=run_frequency,
                 status=Status.AWAITING_TRAINING.value,
                 status_reasons=[],
@@ -286,8 +298,8 @@ class Registry:
             self._check_text(fields["spec_yaml"], "spec_yaml", "the model's YAML specification")
         if "run_frequency" in fields:
             fields["run_frequency"] = check_run_frequency(fields["run_frequency"])
-        if "description" in fields and fields["description"] is None:
-            fields["description"] = ""
+        if "description" in fields:
+            fields["description"] = self._check_description(fields["description"])
         now = self.now()
         with self.transaction() as session:
             row = self._model_row(session, name, lock=True)
@@ -304,6 +316,8 @@ class Registry:
                 )
             for field in changed:
                 setattr(row, column.get(field, field), fields[field])
+            if modeling_change:
+                row.spec_version += 1
             reset = modeling_change and status is not Status.AWAITING_TRAINING
             if reset:
                 # Not a run transition: the model is new again, so the usual state machine is bypassed.
@@ -349,6 +363,7 @@ class Registry:
                 description=source.description,
                 conversion=source.conversion,
                 spec=source.spec,
+                spec_version=1,
                 run_frequency=source.run_frequency,
                 status=Status.AWAITING_TRAINING.value,
                 status_reasons=[],
@@ -410,6 +425,8 @@ class Registry:
 
     def set_next_run_at(self, name: str, when: datetime | None, *, session: Session | None = None) -> None:
         """When the scheduler should next run this model (None: work it out from the last run)."""
+        if when is not None and (when.tzinfo is None or when.utcoffset() is None):
+            raise ValueError(f"naive datetime {when!r} for next_run_at: pass a timezone-aware datetime (UTC)")
         with self.transaction(session) as s:
             row = self._model_row(s, name, lock=True)
             row.next_run_at = when
@@ -419,22 +436,20 @@ class Registry:
     def start_run(self, name: str, kind: str, params: dict[str, Any] | None = None) -> int:
         """Open a train or score run and set the model 'In progress'; returns the run id.
 
-        Scoring needs a posterior, so a score run is refused until a train run has ended in
-        'Success' or 'Training issue'. A model already 'In progress' is refused: one run at a time.
+        Scoring needs a posterior of the current spec, so a score run is refused until a train
+        run since the last spec edit has ended in 'Success' or 'Training issue'. A model already
+        'In progress' is refused: one run at a time.
         """
         self._check_kind(kind)
         params = to_json_value(params or {}, "run params")
         now = self.now()
         with self.transaction() as session:
             row = self._model_row(session, name, lock=True)
-            if kind == "score" and self._latest_run_row(session, row.id, "train", usable_only=True) is None:
-                raise MediamixError(
-                    f"model '{name}' has no trained posterior to score; train it first "
-                    f"with `mediamix model train {name}`"
-                )
+            if kind == "score" and self._trained_run_row(session, row) is None:
+                raise self._nothing_to_score(session, row)
             self._apply_status(row, Status.IN_PROGRESS, (), None, now)
             run = RunRow(
-                model_id=row.id, kind=kind, status=Status.IN_PROGRESS.value,
+                model_id=row.id, kind=kind, spec_version=row.spec_version, status=Status.IN_PROGRESS.value,
                 started_at=now, params=params, reasons=[],
             )
             session.add(run)
@@ -502,8 +517,11 @@ class Registry:
     ) -> tuple[Status, list[str]]:
         if run.kind == "train" or status is Status.FAILED:
             return status, reasons
-        train = self._latest_run_row(session, run.model_id, "train", usable_only=True)
-        combined = list(train.reasons or []) if train is not None and train.status == Status.TRAINING_ISSUE.value else []
+        # A score run re-judges nothing: the posterior's verdict stands, plus the score's own issues.
+        train = self._trained_run_row(session, session.get(ModelRow, run.model_id))
+        combined = []
+        if train is not None and train.status == Status.TRAINING_ISSUE.value:
+            combined = list(train.reasons or [])
         if status is Status.TRAINING_ISSUE:
             combined += reasons
         return (Status.TRAINING_ISSUE if combined else Status.SUCCESS), combined
@@ -545,6 +563,41 @@ class Registry:
         if usable_only:
             statement = statement.where(RunRow.status.in_(USABLE_TRAIN_STATUSES), RunRow.finished_at.is_not(None))
         return session.scalars(statement.order_by(RunRow.id.desc()).limit(1)).first()
+
+    def _trained_run_row(self, session: Session, model: ModelRow) -> RunRow | None:
+        statement = (
+            select(RunRow)
+            .where(
+                RunRow.model_id == model.id,
+                RunRow.kind == "train",
+                RunRow.spec_version == model.spec_version,
+                RunRow.status.in_(USABLE_TRAIN_STATUSES),
+                RunRow.finished_at.is_not(None),
+            )
+            .order_by(RunRow.id.desc())
+            .limit(1)
+        )
+        return session.scalars(statement).first()
+
+    def _nothing_to_score(self, session: Session, model: ModelRow) -> MediamixError:
+        older = self._latest_run_row(session, model.id, "train", usable_only=True)
+        if older is not None:
+            return MediamixError(
+                f"model '{model.name}' was edited after its last training (spec version {older.spec_version} "
+                f"-> {model.spec_version}); train it again with `mediamix model train {model.name}` before scoring"
+            )
+        return MediamixError(
+            f"model '{model.name}' has no trained posterior to score; train it first "
+            f"with `mediamix model train {model.name}`"
+        )
+
+    def trained_run(self, name: str, *, session: Session | None = None) -> RunRecord | None:
+        """The latest train run that left a usable posterior ('Success' or 'Training issue') for
+        the model's current spec: what a score run scores. None if the model must be trained."""
+        with self.reading(session) as s:
+            row = self._model_row(s, name)
+            run = self._trained_run_row(s, row)
+            return RunRecord.from_row(run, row.name) if run is not None else None
 
     def get_run(self, run_id: int) -> RunRecord:
         with self.reading() as session:

@@ -35,6 +35,9 @@ class ModelRow(RegistryBase):
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     conversion: Mapped[str] = mapped_column(String(200), nullable=False)
     spec: Mapped[str] = mapped_column(Text, nullable=False)  # the model's YAML, as the user wrote it
+    # Goes up by one whenever the spec or conversion changes; each run records the version it
+    # ran on, so a posterior trained on an older spec is never taken for the current model's.
+    spec_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     run_frequency: Mapped[str] = mapped_column(String(16), nullable=False, default="manual")
     status: Mapped[str] = mapped_column(String(32), nullable=False)
     status_reasons: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
@@ -58,6 +61,7 @@ class RunRow(RegistryBase):
         ForeignKey("models.id", ondelete="CASCADE"), nullable=False, index=True
     )
     kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    spec_version: Mapped[int] = mapped_column(Integer, nullable=False)
     status: Mapped[str] = mapped_column(String(32), nullable=False)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,40 @@
+"""Small-fit settings and helpers shared by tests that train real models."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from mediamix.model.spec import DiagnosticThresholds, ModelSpec, SamplerSpec
+from mediamix.workspace import Workspace
+
+# A few hundred draws: enough for means and 90% intervals, fast enough for CI.
+TEST_SAMPLER = SamplerSpec(chains=2, warmup=400, draws=400, seed=3)
+# Status logic is tested on its own; recovery tests judge the numbers, not the ESS target.
+RELAXED = DiagnosticThresholds(max_rhat=1.05, min_ess=100, max_divergences=5, max_holdout_smape_ratio=3.0)
+
+
+def case_spec(name: str, dataset: str, channels: list[str], factors=(), **kw) -> ModelSpec:
+    return ModelSpec.from_dict({
+        "name": name, "data": dataset, "conversion": kw.pop("conversion", "revenue"),
+        "touchpoints": [{"name": c, "spend": c} for c in channels],
+        "factors": [{"column": f} if isinstance(f, str) else f for f in factors],
+        "seasonality_order": kw.pop("seasonality_order", 0),
+        "sampler": TEST_SAMPLER, "thresholds": RELAXED, **kw})
+
+
+def fit_case(root: Path, csv: Path, spec: ModelSpec, **load_options):
+    ws = Workspace.init(root)
+    ws.load_data(csv, spec.dataset, **load_options)
+    ws.create_model(spec)
+    result = ws.train(spec.name, progress=False)
+    return ws, result
+
+
+def in_window_roas(ws: Workspace, name: str) -> dict[str, float]:
+    """Posterior-mean ROAS per channel over the training rows (contribution / spend)."""
+    from mediamix.insights.metrics import channel_table
+    from mediamix.model.predict import component_draws
+
+    fitted = ws.fitted(name)
+    _, frame = ws._national(fitted.spec)
+    table = channel_table(fitted, component_draws(fitted, frame))
+    return dict(zip(table["channel"], table["roas_mean"]))
