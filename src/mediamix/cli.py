@@ -16,8 +16,9 @@ from rich.table import Table
 
 from mediamix.errors import MediamixError
 
-console = Console()
-err = Console(stderr=True)
+# Piped output (CI logs, files) gets a wide table instead of Rich's 80-column default.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 app = typer.Typer(help="mediamix: marketing mix modeling and attribution. Start with `mediamix demo`, "
                        "or `mediamix init`, `mediamix data load`, `mediamix model create`, `mediamix model train`.",

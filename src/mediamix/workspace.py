@@ -182,7 +182,7 @@ class Workspace:
     def fitted(self, name: str):
         from mediamix.model.posterior import load_fitted
 
-        run = self.registry.latest_run(name, "train", successful_only=True)
+        run = self.registry.trained_run(name)  # the posterior of the current spec version
         if run is None or not run.artifact_dir:
             raise MediamixError(f"model '{name}' has no trained posterior; run `mediamix model train {name}`")
         return load_fitted(Path(run.artifact_dir) / "posterior.nc")
@@ -206,10 +206,8 @@ class Workspace:
             message = str(exc) if isinstance(exc, MediamixError) else f"{type(exc).__name__}: {exc}"
             self.registry.finish_run(run_id, Status.FAILED, message=message, artifact_dir=out_dir)
             raise
-        train_status = self.registry.latest_run(name, "train", successful_only=True).status
-        self.registry.finish_run(run_id, train_status if train_status is Status.SUCCESS else Status.TRAINING_ISSUE,
-                                 artifact_dir=out_dir, reasons=() if train_status is Status.SUCCESS
-                                 else ["scored from a posterior with a training issue"])
+        # The registry keeps the training verdict (and its reasons) on the model.
+        self.registry.finish_run(run_id, Status.SUCCESS, artifact_dir=out_dir)
         return scores
 
     def rescore(self, name: str) -> pd.DataFrame:

@@ -1,10 +1,11 @@
 """Scheduler decisions at explicit times; each expected time is worked out by hand in a comment."""
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mediamix.jobs import JobState, Scheduler, due_at
-from mediamix.registry import Status
+from mediamix.jobs import JobQueue, JobState, Scheduler, due_at
+from mediamix.registry import Registry, Status
 from tests.jobs.helpers import make_model
 
 UTC = timezone.utc
@@ -150,6 +151,32 @@ def test_scheduled_jobs_are_audited(registry, clock, scheduler):
     [job] = scheduler.tick(clock.current + timedelta(minutes=1))
     [event] = registry.audit_events("brand", action="job.enqueued")
     assert event.actor == "scheduler" and event.detail["job_id"] == job.id and event.detail["kind"] == "train"
+
+
+def test_two_schedulers_ticking_at_once_queue_each_job_once(registry, clock, queue, db_url):
+    names = [f"m{i}" for i in range(6)]
+    for name in names:
+        make_model(registry, name, run_frequency="daily")
+    registries = [Registry(db_url, clock=clock) for _ in range(2)]
+    try:
+        schedulers = [Scheduler(r, JobQueue(r)) for r in registries]
+        start = threading.Barrier(2)
+        results = []
+
+        def tick(scheduler):
+            start.wait()
+            results.append(scheduler.tick(clock.current + timedelta(minutes=1)))
+
+        threads = [threading.Thread(target=tick, args=(s,)) for s in schedulers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(j.model_name for batch in results for j in batch) == names
+        assert sorted(j.model_name for j in queue.jobs()) == names
+    finally:
+        for r in registries:
+            r.close()
 
 
 def test_now_must_be_timezone_aware(scheduler):

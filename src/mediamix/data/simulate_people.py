@@ -106,6 +106,11 @@ class PeopleSimulation:
                         & (wide.index <= pd.Timestamp(end or wide.index.max()))]
         return wide[self.channels].sum() / wide.sum(axis=1).sum()
 
+    def true_incremental(self) -> pd.DataFrame:
+        """week, channel, conversions: realised conversions per cause (base included) and week,
+        the form mediamix.attribution.transfer's error tables compare against."""
+        return self.truth.rename(columns={"date": "week", "component": "channel"})[["week", "channel", "conversions"]]
+
 
 def simulate_people(spec: PeopleSimulationSpec = PeopleSimulationSpec()) -> PeopleSimulation:
     rng = np.random.default_rng(spec.seed)

@@ -49,11 +49,10 @@ class Scheduler:
         """Queue one job per due model and move its next_run_at past `now`; returns the new jobs.
 
         A model without a usable posterior for its current spec (never trained, training failed,
-        spec edited since) gets a "train" job, others "score". A model
-        with a job already queued or running gets no second one (its next_run_at still moves on).
-        A model 'In progress' without a job (trained by hand) is left for a later tick. Each
-        model is handled in one transaction holding its row, so two schedulers ticking at once
-        still queue one job.
+        spec edited since) gets a "train" job, others "score". A model with a job already queued
+        or running gets no second one (its next_run_at still moves on). A model 'In progress'
+        without a job (trained by hand) is left for a later tick. Each model is handled in one
+        transaction holding its row, so two schedulers ticking at once still queue one job.
         """
         enqueued: list[JobRecord] = []
         for name in self.due(now):

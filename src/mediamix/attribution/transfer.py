@@ -1,0 +1,415 @@
+"""Transfer between MTA and MMM, in both directions, and the error figures that show it helps.
+
+MTA -> MMM (`mta_priors`, `spec_with_mta_priors`, `train_with_mta`): the algorithmic model's
+incremental conversions per channel become contribution-share priors for the channels MTA sees;
+the MMM keeps its spend-share (or user) priors for the rest, and its own time span.
+
+MMM -> MTA (`calibrate_credits`): after scoring, each channel's weekly MTA credits are rescaled to
+sum to the MMM's contribution of that channel and week; offline channels and the base come from
+the MMM alone. Both the raw and the calibrated credit are kept.
+
+Errors (`share_errors`, `weekly_credit_errors`, `transfer_errors`): against a known truth (the
+people simulator), how far MMM shares and MTA weekly credits are from the true incremental
+conversions, as small tables for tests and insights.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mediamix.attribution import heuristics
+from mediamix.attribution.algorithmic import DEFAULT_LAG_EDGES, AlgorithmicAttribution
+from mediamix.attribution.journeys import Journeys, build_journeys
+from mediamix.errors import DataError, SpecError
+from mediamix.model.priors import logit_sd_for_confidence
+from mediamix.model.spec import ModelSpec, PriorSpec
+
+MTA_SOURCE = "mta"
+MODEL_SD = 0.25      # logit-scale error MTA has however many journeys it sees (see mta_priors)
+COVERAGE_SD = 1.0    # logit-scale error per unit of unobserved activity (1 - coverage)
+MIN_SHARE = 0.1      # percent: the smallest share centre a prior gets
+COMPONENT_KINDS = ("base", "factor", "channel")
+
+
+# ---- MTA -> MMM ----------------------------------------------------------------------------
+
+def mta_prior_table(incremental: pd.DataFrame, total_conversions: float, coverage: dict[str, float] | None = None,
+                    *, model_sd: float = MODEL_SD, coverage_sd: float = COVERAGE_SD) -> pd.DataFrame:
+    """The numbers behind `mta_priors`, one row per channel (see there for the mapping):
+    channel, incremental_conversions, sd, coverage, share (%), logit_sd, confidence (%)."""
+    missing = {"channel", "incremental_conversions", "sd"} - set(incremental.columns)
+    if missing:
+        raise DataError(f"MTA incremental table lacks column(s) {sorted(missing)}; it needs channel, "
+                        "incremental_conversions, sd (AlgorithmicAttribution.incremental_by_channel())")
+    if not np.isfinite(total_conversions) or total_conversions <= 0:
+        raise DataError(f"total_conversions must be a positive number of conversions, got {total_conversions}")
+    coverage = dict(coverage or {})
+    rows = []
+    for ch, inc, sd in incremental[["channel", "incremental_conversions", "sd"]].itertuples(index=False):
+        cov = float(coverage.get(ch, 1.0))
+        if not 0 < cov <= 1:
+            raise DataError(f"coverage of channel '{ch}' is {cov}; give the fraction of its activity the "
+                            "event data observes, in (0, 1]")
+        if not np.isfinite(inc) or not np.isfinite(sd) or sd < 0:
+            raise DataError(f"MTA estimate for channel '{ch}' is not usable (incremental {inc}, sd {sd})")
+        seen_total = cov * total_conversions  # conversions of the window the events could see
+        estimate = max(float(inc), 0.5 * float(sd), MIN_SHARE / 100 * seen_total)
+        share = estimate / seen_total
+        relative = float(sd) / estimate
+        logit_sd = np.sqrt((relative / (1 - min(share, 0.99))) ** 2 + model_sd ** 2 + (coverage_sd * (1 - cov)) ** 2)
+        rows.append({"channel": ch, "incremental_conversions": float(inc), "sd": float(sd), "coverage": cov,
+                     "share": 100 * share, "logit_sd": float(logit_sd),
+                     "confidence": confidence_for_logit_sd(logit_sd)})
+    return pd.DataFrame(rows, columns=["channel", "incremental_conversions", "sd", "coverage", "share",
+                                       "logit_sd", "confidence"])
+
+
+def mta_priors(incremental: pd.DataFrame, total_conversions: float, coverage: dict[str, float] | None = None,
+               *, model_sd: float = MODEL_SD, coverage_sd: float = COVERAGE_SD) -> list[PriorSpec]:
+    """Contribution-share priors (source "mta") from MTA's incremental conversions per channel.
+
+    incremental: channel, incremental_conversions, sd (AlgorithmicAttribution.incremental_by_channel()).
+    total_conversions: the MMM target summed over its fitting window (the denominator of its shares).
+    coverage: per channel, the fraction of its activity in that window the event data observes
+    (tracked share of exposures x share of the channel's spend in the weeks the events cover);
+    default 1.
+
+    Mapping. The events saw coverage x total_conversions of the window, so
+        share = incremental / (coverage x total_conversions)
+    (floored at half an sd and at 0.1 %, so a channel MTA finds useless gets a small, loose prior).
+    The prior is logit-normal (priors.py), so its width is chosen on the logit scale:
+        logit_sd^2 = (sd / incremental / (1 - share))^2       sampling uncertainty (delta method)
+                   + model_sd^2                                MTA's own model error (default 0.25)
+                   + (coverage_sd x (1 - coverage))^2          extrapolating to unobserved activity
+    and confidence is the percent that priors.py turns into exactly that width:
+        confidence = 100 x (1 - (logit_sd - 0.05) / 2), clipped to 0..100.
+    A precise, fully covered MTA estimate gets 90 % (odds within about x1.5 at 90 %); half coverage
+    lowers that to about 75 %; an sd as large as the estimate to about 50 %, twice as large to
+    about 0 (a nearly flat prior).
+    """
+    table = mta_prior_table(incremental, total_conversions, coverage, model_sd=model_sd, coverage_sd=coverage_sd)
+    return [PriorSpec(touchpoint=r.channel, share=round(float(r.share), 4), confidence=round(float(r.confidence), 2),
+                      source=MTA_SOURCE) for r in table.itertuples(index=False)]
+
+
+def confidence_for_logit_sd(logit_sd: float) -> float:
+    """The inverse of priors.logit_sd_for_confidence, clipped to 0..100 percent."""
+    return float(np.clip(100 * (1 - (logit_sd - logit_sd_for_confidence(100)) / 2), 0, 100))
+
+
+def spec_with_mta_priors(spec: ModelSpec, priors: list[PriorSpec]) -> ModelSpec:
+    """The spec with MTA priors for the channels MTA sees. A prior the user already gave a channel
+    stays (the user wins); MTA priors from an earlier run are replaced; other channels keep theirs."""
+    names = set(spec.channel_names)
+    unknown = sorted({p.touchpoint for p in priors} - names)
+    if unknown:
+        raise SpecError(f"MTA priors name channel(s) {unknown} that model '{spec.name}' does not have; "
+                        f"its touchpoints are {spec.channel_names}; map MTA channels onto them first")
+    kept = [p for p in spec.priors if p.source != MTA_SOURCE]
+    taken = {p.touchpoint for p in kept}
+    added = [dataclasses.replace(p, source=MTA_SOURCE) for p in priors if p.touchpoint not in taken]
+    order = {name: i for i, name in enumerate(spec.channel_names)}
+    return spec.replace(priors=tuple(sorted(kept + added, key=lambda p: order[p.touchpoint])))
+
+
+# ---- MMM -> MTA ----------------------------------------------------------------------------
+
+def mta_weekly_credit(journeys: Journeys, model="linear", credit: str = "influenced", periods=None,
+                      **options) -> pd.DataFrame:
+    """week, channel, credit: MTA credit per conversion period. `model` is a rule-based model name
+    or a fitted AlgorithmicAttribution (`credit` picks "influenced" or "incremental"). With
+    `periods` (e.g. the MMM's score dates) conversions are binned into those periods exactly,
+    otherwise into Monday-based weeks."""
+    if isinstance(model, AlgorithmicAttribution):
+        if credit not in ("influenced", "incremental"):
+            raise DataError(f"credit='{credit}' is not an option; use 'influenced' or 'incremental'")
+        touches = model.touch_credits()
+        frame = pd.DataFrame({"time": touches["conversion_time"], "channel": touches["channel"],
+                              "credit": touches[credit]})
+    else:
+        paths = journeys.paths
+        row = paths.path_index()
+        shares = heuristics.touch_shares(journeys, model, **options)
+        keep = journeys.converted[row]
+        frame = pd.DataFrame({"time": journeys.end[row][keep],
+                              "channel": np.asarray(paths.channels, dtype=object)[paths.codes][keep],
+                              "credit": (shares * paths.conversions[row])[keep]})
+    if periods is None:
+        frame["week"] = pd.to_datetime(frame["time"]).dt.to_period("W-SUN").dt.start_time
+    else:
+        frame["week"] = _period_of(pd.to_datetime(frame["time"]), _sorted_dates(periods))
+        frame = frame[frame["week"].notna()]
+    out = frame.groupby(["week", "channel"], observed=True, sort=True)["credit"].sum().reset_index()
+    out["channel"] = out["channel"].astype(str)
+    return out
+
+
+def calibrate_credits(mta_weekly: pd.DataFrame, mmm_scores: pd.DataFrame,
+                      channel_map: dict[str, str] | None = None) -> pd.DataFrame:
+    """Rescale MTA credits so that, per channel and week, they sum to the MMM's contribution.
+
+    mta_weekly: week, channel, credit, plus any finer key columns (campaign, touchpoint ...), whose
+    rows are scaled together. mmm_scores: the scores table (date, component, kind, mean, ...).
+    channel_map: MTA channel name -> MMM touchpoint name, where they differ.
+
+    Returns week, channel, <finer keys>, raw_credit, calibrated_credit, mmm_contribution, status,
+    where mmm_contribution is that of the whole channel and week. status says what happened:
+      calibrated      raw x mmm_contribution / (sum of raw over the channel and week)
+      mmm only        a component MTA does not see (offline channel, base, factor): raw NaN,
+                      calibrated = the MMM's contribution
+      no mta credit   the MMM gives the channel contribution in a week where MTA's credit sums to
+                      zero or less: nothing to scale, so one row carries the MMM's number (never a
+                      division by zero)
+      not in mmm      the MMM has no such component: calibrated NaN
+      outside mmm     the week is outside the scored range: calibrated NaN
+    """
+    missing = {"week", "channel", "credit"} - set(mta_weekly.columns)
+    if missing:
+        raise DataError(f"MTA weekly credit table lacks column(s) {sorted(missing)}; it needs week, channel, credit")
+    components = _mmm_components(mmm_scores)
+    dates = _sorted_dates(components["date"])
+    mta = mta_weekly.rename(columns={"credit": "raw_credit"}).copy()
+    keys = [c for c in mta.columns if c not in ("week", "channel", "raw_credit")]
+    mta["channel"] = mta["channel"].astype(str).map(lambda c: (channel_map or {}).get(c, c))
+    mta["week"] = _period_of(pd.to_datetime(mta["week"]), dates)
+    mta["raw_credit"] = mta["raw_credit"].astype(float)
+
+    mmm = components.rename(columns={"date": "week", "component": "channel", "mean": "mmm_contribution"})
+    mmm = mmm.groupby(["week", "channel"], sort=False)["mmm_contribution"].sum().reset_index()
+    mta_channels = set(mta["channel"])
+    beyond = mta["week"].isna()
+    outside = mta[beyond].assign(week=pd.to_datetime(mta_weekly["week"][beyond]).to_numpy(), status="outside mmm")
+    inside = mta[mta["week"].notna()]
+    in_mmm = inside["channel"].isin(set(mmm["channel"]))
+    unknown = inside[~in_mmm].assign(status="not in mmm")
+    seen = inside[in_mmm]
+
+    totals = seen.groupby(["week", "channel"])["raw_credit"].sum().rename("raw_total").reset_index()
+    grid = mmm[mmm["channel"].isin(mta_channels)].merge(totals, on=["week", "channel"], how="left")
+    grid["raw_total"] = grid["raw_total"].fillna(0.0)
+    scalable = grid[grid["raw_total"] > 0]
+    scaled = seen.merge(scalable, on=["week", "channel"], how="inner")
+    scaled["calibrated_credit"] = scaled["raw_credit"] * scaled["mmm_contribution"] / scaled["raw_total"]
+    scaled["status"] = "calibrated"
+    no_credit = grid[grid["raw_total"] <= 0].assign(raw_credit=lambda g: g["raw_total"],
+                                                    calibrated_credit=lambda g: g["mmm_contribution"],
+                                                    status="no mta credit")
+    mmm_only = mmm[~mmm["channel"].isin(mta_channels)].assign(raw_credit=np.nan,
+                                                             calibrated_credit=lambda g: g["mmm_contribution"],
+                                                             status="mmm only")
+    columns = ["week", "channel", *keys, "raw_credit", "calibrated_credit", "mmm_contribution", "status"]
+    parts = [scaled, no_credit, mmm_only, unknown, outside]
+    out = pd.concat([p.reindex(columns=columns) for p in parts if len(p)], ignore_index=True)
+    return out.sort_values(["week", "channel", *keys], kind="stable", ignore_index=True)
+
+
+def calibrate_model_scores(workspace, model_name: str, mta_weekly: pd.DataFrame,
+                           channel_map: dict[str, str] | None = None) -> pd.DataFrame:
+    """calibrate_credits against a scored model's stored scores."""
+    return calibrate_credits(mta_weekly, workspace.scores(model_name), channel_map)
+
+
+def _mmm_components(scores: pd.DataFrame) -> pd.DataFrame:
+    missing = {"date", "component", "kind", "mean"} - set(scores.columns)
+    if missing:
+        raise DataError(f"MMM scores lack column(s) {sorted(missing)}; pass the table Workspace.score returns")
+    parts = scores[scores["kind"].isin(COMPONENT_KINDS)][["date", "component", "mean"]].copy()
+    if parts.empty:
+        raise DataError("MMM scores have no base, factor or channel rows; score the model first")
+    parts["date"] = pd.to_datetime(parts["date"])
+    return parts
+
+
+def _sorted_dates(dates) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(pd.to_datetime(pd.Series(dates)).drop_duplicates().sort_values())
+
+
+def _period_of(times: pd.Series, dates: pd.DatetimeIndex) -> pd.Series:
+    """The period start (one of `dates`) each time falls in; NaT outside [first, last + period)."""
+    period = (dates[1:] - dates[:-1]).min() if len(dates) > 1 else pd.Timedelta(days=7)
+    values = times.to_numpy(dtype="datetime64[ns]")
+    idx = np.searchsorted(dates.to_numpy(), values, side="right") - 1
+    ok = (idx >= 0) & (values < dates.to_numpy()[np.clip(idx, 0, None)] + period.to_timedelta64())
+    found = np.where(ok, dates.to_numpy()[np.clip(idx, 0, None)], np.datetime64("NaT"))
+    return pd.Series(found, index=times.index)
+
+
+# ---- errors against a known truth ------------------------------------------------------------
+
+def share_errors(mmm_scores: pd.DataFrame, true_incremental: pd.DataFrame) -> pd.DataFrame:
+    """Per MMM channel: true and estimated share of all conversions (percent) over the scored
+    weeks, and the absolute error in percentage points.
+
+    true_incremental: week, channel, conversions for every cause (base included), e.g.
+    PeopleSimulation.true_incremental()."""
+    comp = _mmm_components(mmm_scores)
+    channels = comp.loc[comp["component"].isin(mmm_scores.loc[mmm_scores["kind"] == "channel", "component"]),
+                        "component"].unique()
+    weeks = set(comp["date"])
+    truth = _truth(true_incremental)
+    truth = truth[truth["week"].isin(weeks)]
+    actual = mmm_scores[mmm_scores["component"] == "actual"]["mean"].sum() if (mmm_scores["component"] == "actual").any() \
+        else truth["conversions"].sum()
+    estimated = comp.groupby("component")["mean"].sum().reindex(channels) / actual
+    true = truth.groupby("channel")["conversions"].sum().reindex(channels).fillna(0.0) / truth["conversions"].sum()
+    out = pd.DataFrame({"channel": channels, "true_share": 100 * true.to_numpy(),
+                        "estimated_share": 100 * estimated.to_numpy()})
+    out["abs_error"] = (out["estimated_share"] - out["true_share"]).abs()
+    return out
+
+
+def weekly_credit_errors(calibrated: pd.DataFrame, true_incremental: pd.DataFrame) -> pd.DataFrame:
+    """Per MTA channel: mean absolute error of raw and of calibrated weekly credit against the
+    true incremental conversions (conversions per week), over the weeks both exist; a last row
+    "all" averages over every channel-week."""
+    rows = calibrated[calibrated["status"].isin(["calibrated", "no mta credit"])]
+    cells = rows.groupby(["week", "channel"])[["raw_credit", "calibrated_credit"]].sum().reset_index()
+    truth = _truth(true_incremental)
+    cells = cells.merge(truth, on=["week", "channel"], how="left").fillna({"conversions": 0.0})
+    cells["raw_error"] = (cells["raw_credit"] - cells["conversions"]).abs()
+    cells["calibrated_error"] = (cells["calibrated_credit"] - cells["conversions"]).abs()
+    per = cells.groupby("channel").agg(weeks=("week", "size"), true_mean=("conversions", "mean"),
+                                       raw_mae=("raw_error", "mean"), calibrated_mae=("calibrated_error", "mean"))
+    per = per.reset_index()
+    total = pd.DataFrame([{"channel": "all", "weeks": len(cells), "true_mean": cells["conversions"].mean(),
+                           "raw_mae": cells["raw_error"].mean(), "calibrated_mae": cells["calibrated_error"].mean()}])
+    return pd.concat([per, total], ignore_index=True)
+
+
+def transfer_errors(true_incremental: pd.DataFrame, mmm_without_mta: pd.DataFrame | None = None,
+                    mmm_with_mta: pd.DataFrame | None = None, calibrated: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The headline table: how far each estimate is from the truth (lower is better).
+
+    comparison, error, unit; MMM rows give the mean absolute share error over the MMM's channels,
+    MTA rows the mean absolute weekly credit error over the MTA channel-weeks."""
+    rows = []
+    for label, scores in (("MMM without MTA priors", mmm_without_mta), ("MMM with MTA priors", mmm_with_mta)):
+        if scores is not None:
+            rows.append({"comparison": label, "error": float(share_errors(scores, true_incremental)["abs_error"].mean()),
+                         "unit": "mean abs. share error, % points of conversions"})
+    if calibrated is not None:
+        overall = weekly_credit_errors(calibrated, true_incremental).iloc[-1]
+        unit = "mean abs. error, conversions per channel-week"
+        rows.append({"comparison": "MTA weekly credit, raw", "error": float(overall["raw_mae"]), "unit": unit})
+        rows.append({"comparison": "MTA weekly credit, calibrated to the MMM", "error": float(overall["calibrated_mae"]),
+                     "unit": unit})
+    return pd.DataFrame(rows, columns=["comparison", "error", "unit"])
+
+
+def _truth(true_incremental: pd.DataFrame) -> pd.DataFrame:
+    frame = true_incremental.rename(columns={"date": "week", "component": "channel"})
+    missing = {"week", "channel", "conversions"} - set(frame.columns)
+    if missing:
+        raise DataError(f"truth table lacks column(s) {sorted(missing)}; it needs week, channel, conversions")
+    frame = frame[["week", "channel", "conversions"]].copy()
+    frame["week"] = pd.to_datetime(frame["week"])
+    return frame
+
+
+# ---- one call: MTA first, then the MMM -------------------------------------------------------
+
+@dataclass
+class MtaTraining:
+    train: object                      # the Workspace TrainResult
+    spec: ModelSpec                    # the spec the MMM was trained with
+    priors: list[PriorSpec]            # the MTA priors offered (a user prior may have won)
+    evidence: pd.DataFrame             # mta_prior_table: incremental, sd, coverage, share, confidence
+    journeys: Journeys
+    attribution: AlgorithmicAttribution
+
+
+def train_with_mta(workspace, model_name: str, events: pd.DataFrame, *, person: str | None = None,
+                   timestamp: str | None = None, channel: str | None = None, conversion: str | None = None,
+                   lookback_weeks: float | None = None, channel_map: dict[str, str] | None = None,
+                   tracked: dict[str, float] | None = None, algorithmic: dict | None = None,
+                   model_sd: float = MODEL_SD, progress: bool = False) -> MtaTraining:
+    """Run MTA on `events`, turn it into priors, put them in the model's spec, train the MMM.
+
+    lookback_weeks: the journey window (default the model's lookback_weeks). channel_map: MTA
+    channel -> MMM touchpoint where names differ; MTA channels with no touchpoint are left out.
+    tracked: per channel, the fraction of its exposures the events record (default 1).
+    algorithmic: options for AlgorithmicAttribution; its lag edges default to the standard ones
+    that fit in half the lookback, so the journey tail shows the baseline the effects are measured from.
+    """
+    spec = workspace.spec(model_name)
+    lookback = float(lookback_weeks or spec.lookback_weeks)
+    journeys = build_journeys(events, person=person, timestamp=timestamp, channel=channel, conversion=conversion,
+                              lookback=lookback)
+    options = {"lag_edges": lag_edges_for(lookback), **(algorithmic or {})}
+    mta = AlgorithmicAttribution(**options).fit(journeys)
+    window = _fit_window(workspace, spec)
+    evidence_in = _window_evidence(mta, journeys, window, lookback, channel_map or {}, tracked or {})
+    incremental = evidence_in[evidence_in["channel"].isin(spec.channel_names)]
+    if incremental.empty:
+        raise DataError(f"none of the MTA channels {list(mta.channels_)} is a touchpoint of model '{model_name}' "
+                        f"({spec.channel_names}); pass channel_map to match names")
+    coverage = dict(zip(incremental["channel"], incremental["coverage"]))
+    evidence = mta_prior_table(incremental, window.total_conversions, coverage, model_sd=model_sd)
+    priors = mta_priors(incremental, window.total_conversions, coverage, model_sd=model_sd)
+    new_spec = spec_with_mta_priors(spec, priors)
+    workspace.edit(model_name, priors=[dataclasses.asdict(p) for p in new_spec.priors])
+    result = workspace.train(model_name, progress=progress)
+    return MtaTraining(result, new_spec, priors, evidence, journeys, mta)
+
+
+def lag_edges_for(lookback_weeks: float) -> tuple[int, ...]:
+    """The default lag edges (days) up to half the lookback: beyond the last edge exposures have no
+    effect, which lets the journey tail identify the baseline."""
+    half = lookback_weeks * 7 / 2
+    edges = tuple(e for e in DEFAULT_LAG_EDGES if e <= half)
+    return edges if len(edges) >= 2 else (0, max(1, int(half)))
+
+
+@dataclass
+class _FitWindow:
+    dates: pd.DatetimeIndex     # the MMM's fitting periods
+    period: pd.Timedelta
+    spend: pd.DataFrame         # spend per fitting period, one column per touchpoint
+    total_conversions: float
+
+
+def _fit_window(workspace, spec: ModelSpec) -> _FitWindow:
+    from mediamix.model.design import build_design
+    from mediamix.workspace import PERIOD_DAYS
+
+    data = workspace.dataset(spec.dataset).national()
+    design = build_design(data.frame, spec, periods_per_year=data.cadence.periods_per_year,
+                          period_days=PERIOD_DAYS[data.cadence.unit])
+    fit = design.in_fit
+    dates = design.dates[fit]
+    period = pd.Timedelta(days=PERIOD_DAYS[data.cadence.unit])
+    spend = pd.DataFrame(design.spend[fit], index=dates, columns=design.channels)
+    return _FitWindow(dates, period, spend, float(np.nansum(design.y[fit])))
+
+
+def _window_evidence(mta, journeys, window, lookback_weeks, channel_map, tracked) -> pd.DataFrame:
+    """Incremental conversions per channel in the fitting periods the events fully cover (from one
+    lookback after the first event to the last), with sd and coverage."""
+    first = pd.Timestamp(journeys.touch_time.min()) + pd.Timedelta(weeks=lookback_weeks)
+    last = pd.Timestamp(max(journeys.end.max(), journeys.touch_time.max()))
+    covered = window.dates[(window.dates >= first) & (window.dates + window.period <= last + pd.Timedelta(seconds=1))]
+    if len(covered) == 0:
+        raise DataError(f"the event data ({pd.Timestamp(journeys.touch_time.min()).date()}..{last.date()}) covers "
+                        f"none of the model's fitting periods ({window.dates.min().date()}.."
+                        f"{window.dates.max().date()}) after a {lookback_weeks:g}-week lookback; "
+                        "supply events for the model's window")
+    touches = mta.touch_credits()
+    touches["period"] = _period_of(pd.to_datetime(touches["conversion_time"]), pd.DatetimeIndex(covered))
+    inside = touches[touches["period"].notna()].groupby("channel")["incremental"].sum()
+    overall = mta.incremental_by_channel().set_index("channel")
+    rows = []
+    for ch in overall.index:
+        inc_all, sd_all = overall.loc[ch, "incremental_conversions"], overall.loc[ch, "sd"]
+        inc = float(inside.get(ch, 0.0))
+        # Parameter uncertainty is shared by all conversions, so the relative sd carries over.
+        sd = sd_all * abs(inc / inc_all) if inc_all != 0 else sd_all
+        name = channel_map.get(ch, ch)
+        spent = window.spend[name] if name in window.spend else None
+        in_time = float(spent.loc[covered].sum() / spent.sum()) if spent is not None and spent.sum() > 0 else 0.0
+        cov = float(tracked.get(name, tracked.get(ch, 1.0))) * in_time
+        rows.append({"channel": name, "incremental_conversions": inc, "sd": float(sd), "coverage": cov})
+    frame = pd.DataFrame(rows)
+    return frame[frame["coverage"] > 0] if len(frame) else frame
