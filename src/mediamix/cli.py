@@ -266,6 +266,53 @@ def model_delete(name: str, workspace: Optional[Path] = WorkspaceOpt):
     console.print(f"deleted model {name}")
 
 
+# ---- jobs -----------------------------------------------------------------------------------
+@app.command()
+def queue(kind: str = typer.Argument(..., help="train or score"), name: str = typer.Argument(..., help="Model name."),
+          workspace: Optional[Path] = WorkspaceOpt):
+    """Queue a train or score job for a worker (see `mediamix worker`)."""
+    from mediamix.jobs import JobQueue
+    ws = _ws(workspace)
+    ws.registry.get_model(name)
+    job_id = JobQueue(ws.registry).enqueue(kind, name, {})
+    console.print(f"queued {kind} job {job_id} for {name}")
+
+
+@app.command()
+def worker(once: bool = typer.Option(False, "--once", help="Run at most one queued job, then exit."),
+           poll: float = typer.Option(5.0, help="Seconds between looks at the queue."),
+           workspace: Optional[Path] = WorkspaceOpt):
+    """Run queued train/score jobs, each in its own process, until interrupted."""
+    import os
+    from mediamix.job_handlers import HANDLERS
+    from mediamix.jobs import JobQueue, Worker
+    ws = _ws(workspace)
+    os.environ["MEDIAMIX_HOME"] = str(ws.root.resolve())
+    w = Worker(JobQueue(ws.registry), HANDLERS)
+    if once:
+        job = w.run_once()
+        console.print("no queued job" if job is None else f"job {job.id} ({job.kind} {job.model_name}): {job.state.value}")
+        return
+    console.print(f"worker polling every {poll:g}s; Ctrl-C stops it")
+    try:
+        w.run_forever(poll_seconds=poll)
+    except KeyboardInterrupt:
+        console.print("worker stopped")
+
+
+@app.command()
+def schedule(workspace: Optional[Path] = WorkspaceOpt):
+    """Queue the jobs that are due by each model's run frequency (run this from cron)."""
+    from datetime import datetime, timezone
+    from mediamix.jobs import JobQueue, Scheduler
+    ws = _ws(workspace)
+    jobs = Scheduler(ws.registry, JobQueue(ws.registry)).tick(datetime.now(timezone.utc))
+    for job in jobs:
+        console.print(f"queued {job.kind} job {job.id} for {job.model_name}")
+    if not jobs:
+        console.print("nothing due")
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,308 @@
+"""Transfer between MTA and MMM. Small tables are checked against numbers worked out by hand from
+the documented formulas; the end-to-end test judges both directions against the people
+simulator's truth (the true cause of every conversion)."""
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mediamix.attribution.transfer import (calibrate_credits, confidence_for_logit_sd, mta_prior_table, mta_priors,
+                                           mta_weekly_credit, share_errors, spec_with_mta_priors, train_with_mta,
+                                           transfer_errors, weekly_credit_errors)
+from mediamix.data.simulate_people import PeopleSimulationSpec, simulate_people
+from mediamix.errors import DataError, SpecError
+from mediamix.model.priors import logit_sd_for_confidence
+from mediamix.model.spec import ModelSpec, PriorSpec
+
+
+def spec_of(channels, priors=(), **extra):
+    return ModelSpec.from_dict({
+        "name": "m", "data": "d", "conversion": {"column": "conversions", "kind": "count"},
+        "touchpoints": [{"name": c, "spend": f"{c}_spend"} for c in channels],
+        "priors": [p.__dict__ for p in priors], **extra})
+
+
+# ---- MTA -> MMM priors ---------------------------------------------------------------------
+
+def test_mta_priors_follow_the_documented_mapping():
+    incremental = pd.DataFrame({"channel": ["search", "email", "display"],
+                                "incremental_conversions": [100.0, 100.0, -5.0], "sd": [10.0, 10.0, 20.0]})
+    priors = mta_priors(incremental, total_conversions=1000, coverage={"email": 0.5})
+    by = {p.touchpoint: p for p in priors}
+    # search: share 100/1000; logit sd = sqrt((0.1/0.9)^2 + 0.25^2) = 0.273579
+    assert by["search"].share == pytest.approx(10.0)
+    assert by["search"].confidence == pytest.approx(100 * (1 - (0.273579 - 0.05) / 2), abs=0.01)
+    # email: half its activity seen -> share 100/(0.5*1000); sqrt((0.1/0.8)^2 + 0.25^2 + 0.5^2) = 0.572822
+    assert by["email"].share == pytest.approx(20.0)
+    assert by["email"].confidence == pytest.approx(100 * (1 - (0.572822 - 0.05) / 2), abs=0.01)
+    # display: negative estimate -> centre floored at sd/2 = 10 (1 %), relative sd 2 -> nearly flat
+    assert by["display"].share == pytest.approx(1.0)
+    assert by["display"].confidence == pytest.approx(100 * (1 - (np.sqrt((2 / 0.99) ** 2 + 0.0625) - 0.05) / 2),
+                                                     abs=0.01)
+    assert {p.source for p in priors} == {"mta"}
+
+
+def test_confidence_round_trips_through_the_prior_width():
+    table = mta_prior_table(pd.DataFrame({"channel": ["a"], "incremental_conversions": [50.0], "sd": [5.0]}), 400)
+    assert logit_sd_for_confidence(table["confidence"].iloc[0]) == pytest.approx(table["logit_sd"].iloc[0])
+    assert confidence_for_logit_sd(0.0) == 100.0 and confidence_for_logit_sd(5.0) == 0.0
+
+
+@pytest.mark.parametrize("incremental, total, coverage", [
+    (pd.DataFrame({"channel": ["a"], "incremental_conversions": [1.0]}), 10, None),        # no sd column
+    (pd.DataFrame({"channel": ["a"], "incremental_conversions": [1.0], "sd": [0.1]}), 0, None),
+    (pd.DataFrame({"channel": ["a"], "incremental_conversions": [1.0], "sd": [0.1]}), 10, {"a": 1.5}),
+])
+def test_mta_priors_refuse_unusable_inputs(incremental, total, coverage):
+    with pytest.raises(DataError):
+        mta_priors(incremental, total, coverage)
+
+
+def test_user_priors_win_and_old_mta_priors_are_replaced():
+    user = PriorSpec("search", 5.0, 50.0, "experiment")
+    old = PriorSpec("social", 3.0, 60.0, "mta")
+    spec = spec_of(["search", "social", "email", "tv"], priors=[user, old])
+    new = [PriorSpec("search", 9.0, 90.0, "mta"), PriorSpec("social", 4.0, 88.0, "mta"),
+           PriorSpec("email", 2.0, 85.0, "mta")]
+    updated = spec_with_mta_priors(spec, new)
+    assert updated.prior_for("search") == user
+    assert updated.prior_for("social") == PriorSpec("social", 4.0, 88.0, "mta")
+    assert updated.prior_for("email") == PriorSpec("email", 2.0, 85.0, "mta")
+    assert updated.prior_for("tv") is None
+    assert [p.touchpoint for p in updated.priors] == ["search", "social", "email"]
+
+
+def test_mta_priors_for_an_unknown_channel_are_refused():
+    with pytest.raises(SpecError, match="affiliate"):
+        spec_with_mta_priors(spec_of(["search"]), [PriorSpec("affiliate", 2.0, 80.0, "mta")])
+
+
+# ---- MMM -> MTA calibration -------------------------------------------------------------------
+
+def scores_table(rows):
+    return pd.DataFrame([{"date": pd.Timestamp(d), "component": c, "kind": k, "mean": m} for d, c, k, m in rows])
+
+
+W1, W2 = "2024-01-01", "2024-01-08"  # Monday weeks
+SCORES = scores_table([
+    (W1, "base", "base", 100.0), (W2, "base", "base", 110.0),
+    (W1, "search", "channel", 20.0), (W2, "search", "channel", 40.0),
+    (W1, "email", "channel", 4.0), (W2, "email", "channel", 6.0),
+    (W1, "tv", "channel", 10.0), (W2, "tv", "channel", 0.0),
+    (W1, "predicted", "total", 134.0), (W2, "predicted", "total", 156.0),
+])
+MTA = pd.DataFrame({  # weeks given mid-week: they belong to the MMM week that contains them
+    "week": pd.to_datetime(["2024-01-03", "2024-01-03", "2024-01-10", "2024-01-10", "2024-01-02",
+                            "2024-01-16", "2024-01-02"]),
+    "channel": ["search", "search", "search", "search", "email", "search", "affiliate"],
+    "campaign": ["a", "b", "a", "b", "news", "a", "x"],
+    "credit": [30.0, 10.0, 5.0, 15.0, 8.0, 7.0, 3.0]})
+
+
+def test_calibration_rescales_each_channel_week_to_the_mmm():
+    out = calibrate_credits(MTA, SCORES)
+    cal = out.set_index(["week", "channel", "campaign"])
+    w1, w2 = pd.Timestamp(W1), pd.Timestamp(W2)
+    # search week 1: 30 and 10 share the MMM's 20 -> 15 and 5; week 2: 5 and 15 share 40 -> 10 and 30
+    assert cal.loc[(w1, "search", "a"), "calibrated_credit"] == pytest.approx(15.0)
+    assert cal.loc[(w1, "search", "b"), "calibrated_credit"] == pytest.approx(5.0)
+    assert cal.loc[(w2, "search", "a"), "calibrated_credit"] == pytest.approx(10.0)
+    assert cal.loc[(w2, "search", "b"), "calibrated_credit"] == pytest.approx(30.0)
+    assert cal.loc[(w1, "search", "a"), "raw_credit"] == 30.0
+    assert cal.loc[(w1, "search", "a"), "mmm_contribution"] == 20.0
+    assert cal.loc[(w1, "email", "news"), "calibrated_credit"] == pytest.approx(4.0)
+
+    def row(week, channel):
+        r = out[(out["week"] == pd.Timestamp(week)) & (out["channel"] == channel)]
+        assert len(r) == 1, (week, channel)
+        return r.iloc[0]
+
+    # email has MMM contribution in week 2 but no MTA credit: reported, carries the MMM's 6, no division
+    email2 = row(W2, "email")
+    assert (email2["status"], email2["raw_credit"], email2["calibrated_credit"]) == ("no mta credit", 0.0, 6.0)
+    # offline tv and the base come from the MMM alone
+    for week, channel, value in ((W1, "tv", 10.0), (W2, "tv", 0.0), (W1, "base", 100.0), (W2, "base", 110.0)):
+        r = row(week, channel)
+        assert r["status"] == "mmm only" and np.isnan(r["raw_credit"]) and r["calibrated_credit"] == value
+    assert row("2024-01-15", "search")["status"] == "outside mmm"
+    assert np.isnan(row("2024-01-15", "search")["calibrated_credit"])
+    assert row(W1, "affiliate")["status"] == "not in mmm"
+    # inside the scored range, calibrated credit adds up to the MMM's prediction of each week
+    known = out[out["status"].isin(["calibrated", "no mta credit", "mmm only"])]
+    assert known.groupby("week")["calibrated_credit"].sum().tolist() == pytest.approx([134.0, 156.0])
+
+
+def test_calibration_maps_mta_channel_names():
+    mta = pd.DataFrame({"week": [pd.Timestamp(W1)], "channel": ["google / cpc"], "credit": [8.0]})
+    out = calibrate_credits(mta, SCORES, channel_map={"google / cpc": "search"})
+    row = out[(out["channel"] == "search") & (out["week"] == pd.Timestamp(W1))].iloc[0]
+    assert (row["raw_credit"], row["calibrated_credit"], row["status"]) == (8.0, 20.0, "calibrated")
+
+
+def test_calibration_needs_credit_and_scores_columns():
+    with pytest.raises(DataError, match="credit"):
+        calibrate_credits(MTA.drop(columns="credit"), SCORES)
+    with pytest.raises(DataError, match="mean"):
+        calibrate_credits(MTA, SCORES.drop(columns="mean"))
+
+
+def test_error_tables_by_hand():
+    scores = pd.concat([SCORES, scores_table([(W1, "actual", "total", 140.0), (W2, "actual", "total", 160.0)])])
+    truth = pd.DataFrame({"week": pd.to_datetime([W1, W1, W1, W1, W2, W2, W2, W2]),
+                          "channel": ["base", "search", "email", "tv", "base", "search", "email", "tv"],
+                          "conversions": [100.0, 24.0, 6.0, 10.0, 110.0, 36.0, 9.0, 5.0]})  # 140 + 160
+    shares = share_errors(scores, truth).set_index("channel")
+    assert shares.loc["search", "true_share"] == pytest.approx(100 * 60 / 300)
+    assert shares.loc["search", "estimated_share"] == pytest.approx(100 * 60 / 300)
+    assert shares.loc["email", "abs_error"] == pytest.approx(100 * abs(10 - 15) / 300)
+    assert shares.loc["tv", "abs_error"] == pytest.approx(100 * abs(10 - 15) / 300)
+
+    calibrated = calibrate_credits(MTA, SCORES)
+    errors = weekly_credit_errors(calibrated, truth).set_index("channel")
+    # search: raw 40, 20 vs truth 24, 36 -> 16; calibrated 20, 40 -> 4 (week 3 is outside the MMM)
+    assert errors.loc["search", "raw_mae"] == pytest.approx(16.0)
+    assert errors.loc["search", "calibrated_mae"] == pytest.approx(4.0)
+    # email: raw 8, 0 vs 6, 9 -> 5.5; calibrated 4, 6 -> 2.5
+    assert errors.loc["email", "raw_mae"] == pytest.approx(5.5)
+    assert errors.loc["email", "calibrated_mae"] == pytest.approx(2.5)
+    assert errors.loc["all", "raw_mae"] == pytest.approx((16 + 4 + 2 + 9) / 4)
+    table = transfer_errors(truth, mmm_with_mta=scores, calibrated=calibrated)
+    assert table["comparison"].tolist() == ["MMM with MTA priors", "MTA weekly credit, raw",
+                                            "MTA weekly credit, calibrated to the MMM"]
+    assert table["error"].iloc[2] == pytest.approx((4 + 4 + 2 + 3) / 4)
+
+
+# ---- the people simulator ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small_world():
+    return simulate_people(PeopleSimulationSpec(weeks=30, people=5_000, seed=4))
+
+
+def test_simulated_views_agree_with_each_other(small_world):
+    sim = small_world
+    weekly, events, truth = sim.weekly, sim.events, sim.true_weekly()
+    # the MMM's weekly conversions are the sum of every cause; MTA sees the same conversions
+    assert weekly["conversions"].tolist() == truth.sum(axis=1).tolist()
+    assert int(events["is_conversion"].sum()) == int(truth.to_numpy().sum())
+    # tracked exposures per channel and week are exactly the events; offline channels leave none
+    touches = events[~events["is_conversion"]]
+    assert set(touches["channel"]) == set(sim.online_channels)
+    week = (touches["timestamp"] - pd.Timestamp(sim.spec.start)).dt.days // 7
+    counts = touches.groupby([week, touches["channel"]]).size().unstack(fill_value=0)
+    for ch in sim.online_channels:
+        assert counts[ch].reindex(range(sim.spec.weeks), fill_value=0).tolist() == weekly[f"{ch}_exposures"].tolist()
+    assert (weekly[[f"{c}_spend" for c in sim.offline_channels]].to_numpy() >= 0).all()
+
+
+def test_every_online_conversion_follows_its_cause(small_world):
+    sim = small_world
+    online = sim.causes[sim.causes["exposure"] >= 0]
+    source = sim.events.iloc[online["exposure"].to_numpy()]
+    assert (source["person_id"].to_numpy() == online["person_id"].to_numpy()).all()
+    assert (source["channel"].to_numpy() == online["cause"].to_numpy()).all()
+    delay = (online["timestamp"].to_numpy() - source["timestamp"].to_numpy()) / np.timedelta64(1, "D")
+    assert (delay > 0).all() and (delay <= sim.spec.max_delay_days + 1e-4).all()
+    assert set(sim.causes.loc[sim.causes["exposure"] < 0, "cause"]) == {"base", *sim.offline_channels}
+
+
+def test_realised_truth_matches_the_expected_process(small_world):
+    totals = small_world.truth.groupby("component")[["conversions", "expected"]].sum()
+    # realised counts are Poisson/binomial around the expectation: within 4 sd
+    assert ((totals["conversions"] - totals["expected"]).abs() <= 4 * np.sqrt(totals["expected"]) + 1).all()
+    spec = small_world.spec
+    by_channel = {c.name: c for c in spec.online}
+    exposures = small_world.weekly[[f"{c}_exposures" for c in by_channel]].sum()
+    for name, ch in by_channel.items():  # every exposure converts with its probability (minus the last weeks' tail)
+        assert totals.loc[name, "expected"] <= ch.conversion_probability * exposures[f"{name}_exposures"] + 1e-6
+
+
+def test_simulation_is_seeded():
+    a = simulate_people(PeopleSimulationSpec(weeks=8, people=1_000, seed=2))
+    b = simulate_people(PeopleSimulationSpec(weeks=8, people=1_000, seed=2))
+    pd.testing.assert_frame_equal(a.events, b.events)
+    pd.testing.assert_frame_equal(a.truth, b.truth)
+
+
+# ---- end to end: both directions on the simulated world ----------------------------------------
+
+WEEKS = 52  # one year, online channels nearly collinear: the MMM alone cannot split them
+
+
+@pytest.fixture(scope="module")
+def transfer_run(tmp_path_factory):
+    from mediamix.workspace import Workspace
+
+    started = time.perf_counter()
+    sim = simulate_people(PeopleSimulationSpec(weeks=WEEKS, seed=11))
+    root = tmp_path_factory.mktemp("transfer")
+    ws = Workspace.init(root / "ws")
+    sim.weekly.to_csv(root / "world.csv", index=False)
+    ws.load_data(root / "world.csv", "world")
+    base = {"data": "world", "conversion": {"column": "conversions", "kind": "count"},
+            "touchpoints": [{"name": c, "spend": f"{c}_spend"} for c in sim.channels],
+            "lookback_weeks": 4, "holdout_weeks": 0, "seasonality_order": 2,
+            "sampler": {"chains": 2, "warmup": 300, "draws": 300, "seed": 1},
+            "thresholds": {"max_rhat": 1.1, "min_ess": 50, "max_divergences": 20, "max_holdout_smape_ratio": 5.0}}
+    for name in ("mmm-alone", "mmm-mta"):
+        ws.create_model(ModelSpec.from_dict({"name": name, **base}))
+    ws.train("mmm-alone", progress=False)
+    run = train_with_mta(ws, "mmm-mta", sim.events)
+    alone, with_mta = ws.score("mmm-alone"), ws.score("mmm-mta")
+    periods = with_mta["date"].unique()
+    raw = {credit: mta_weekly_credit(run.journeys, run.attribution, credit, periods=periods)
+           for credit in ("influenced", "incremental")}
+    raw["linear"] = mta_weekly_credit(run.journeys, "linear", periods=periods)
+    calibrated = {name: calibrate_credits(table, with_mta) for name, table in raw.items()}
+    print(f"\nend-to-end transfer run: {time.perf_counter() - started:.1f} s")
+    return {"sim": sim, "ws": ws, "run": run, "alone": alone, "with_mta": with_mta, "calibrated": calibrated}
+
+
+def test_mta_priors_enter_the_trained_spec(transfer_run):
+    run, ws = transfer_run["run"], transfer_run["ws"]
+    stored = ws.spec("mmm-mta")
+    assert {p.touchpoint for p in stored.priors} == set(transfer_run["sim"].online_channels)
+    assert {p.source for p in stored.priors} == {"mta"}
+    assert ws.fitted("mmm-mta").spec.priors == stored.priors
+    assert run.train.status in ("Success", "Training issue")
+    assert (run.evidence["confidence"] > 50).all()
+    assert ws.spec("mmm-alone").priors == ()
+
+
+def test_mta_priors_make_the_mmm_recover_true_shares_better(transfer_run):
+    truth = transfer_run["sim"].true_incremental()
+    without = share_errors(transfer_run["alone"], truth)
+    with_mta = share_errors(transfer_run["with_mta"], truth)
+    print("\nshare errors without MTA priors (% points):\n", without.round(2).to_string(index=False))
+    print("share errors with MTA priors (% points):\n", with_mta.round(2).to_string(index=False))
+    e_without, e_with = without["abs_error"].mean(), with_mta["abs_error"].mean()
+    print(f"mean absolute share error: without MTA priors {e_without:.2f} pp, with {e_with:.2f} pp")
+    assert e_with < 0.6 * e_without
+    online = transfer_run["sim"].online_channels  # the gain is where MTA sees
+    assert with_mta.set_index("channel").loc[online, "abs_error"].mean() < \
+        0.5 * without.set_index("channel").loc[online, "abs_error"].mean()
+
+
+@pytest.mark.parametrize("raw_credit", ["influenced", "linear"])
+def test_calibrated_mta_credit_is_closer_to_the_truth(transfer_run, raw_credit):
+    truth = transfer_run["sim"].true_incremental()
+    errors = weekly_credit_errors(transfer_run["calibrated"][raw_credit], truth)
+    print(f"\nweekly credit errors, raw = {raw_credit} (conversions per channel-week):\n",
+          errors.round(2).to_string(index=False))
+    overall = errors.set_index("channel").loc["all"]
+    assert overall["calibrated_mae"] < 0.5 * overall["raw_mae"]
+    assert overall["weeks"] == WEEKS * len(transfer_run["sim"].online_channels)
+
+
+def test_headline_error_table(transfer_run):
+    truth = transfer_run["sim"].true_incremental()
+    table = transfer_errors(truth, transfer_run["alone"], transfer_run["with_mta"],
+                            transfer_run["calibrated"]["influenced"])
+    incremental = weekly_credit_errors(transfer_run["calibrated"]["incremental"], truth).iloc[-1]
+    print("\n" + table.round(2).to_string(index=False))
+    print(f"(for reference: the algorithmic model's incremental credit, uncalibrated {incremental['raw_mae']:.2f}, "
+          f"calibrated {incremental['calibrated_mae']:.2f} conversions per channel-week)")
+    errors = dict(zip(table["comparison"], table["error"]))
+    assert errors["MMM with MTA priors"] < errors["MMM without MTA priors"]
+    assert errors["MTA weekly credit, calibrated to the MMM"] < errors["MTA weekly credit, raw"]
