@@ -26,6 +26,9 @@ app = typer.Typer(help="mediamix: marketing mix modeling and attribution. Start 
 data_app = typer.Typer(help="Load, list, show and delete harmonized data sets.", no_args_is_help=True)
 model_app = typer.Typer(help="Create, train, score, inspect, duplicate, edit and delete models.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+from mediamix.attribution.cli import attribution_app  # noqa: E402  (a sub-app; light to import)
+app.add_typer(attribution_app, name="attribution",
+              help="Multi-touch attribution: rule-based, Markov, Shapley on path tables or touchpoint events.")
 app.add_typer(model_app, name="model")
 
 WorkspaceOpt = typer.Option(None, "--workspace", "-w", envvar="MEDIAMIX_HOME",

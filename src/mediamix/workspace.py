@@ -238,5 +238,22 @@ class Workspace:
         return render_report(tables, folder / "report.html")
 
 
+    # ---- attribution, both directions -------------------------------------------------------
+    def train_with_mta(self, name: str, events: pd.DataFrame, **options):
+        """Run MTA on touchpoint events first, turn its incremental conversions into share
+        priors for the channels it sees (user priors win), then train the MMM."""
+        from mediamix.attribution.transfer import train_with_mta
+        return train_with_mta(self, name, events, **options)
+
+    def calibrate_mta(self, name: str, mta_weekly: pd.DataFrame, channel_map: dict | None = None) -> pd.DataFrame:
+        """Rescale weekly MTA credits to the MMM's weekly incremental contribution per channel;
+        keeps raw and calibrated credit side by side, stored next to the scores."""
+        from mediamix.attribution.transfer import calibrate_model_scores
+        rec = self.registry.get_model(name)
+        frame = calibrate_model_scores(self, name, mta_weekly, channel_map)
+        self.store.put_table(f"mta_calibrated_model_{rec.id}", frame)
+        return frame
+
+
 def _scores_table(model_id: int) -> str:
     return f"scores_model_{model_id}"

@@ -125,8 +125,8 @@ def test_calibration_rescales_each_channel_week_to_the_mmm():
     for week, channel, value in ((W1, "tv", 10.0), (W2, "tv", 0.0), (W1, "base", 100.0), (W2, "base", 110.0)):
         r = row(week, channel)
         assert r["status"] == "mmm only" and np.isnan(r["raw_credit"]) and r["calibrated_credit"] == value
-    assert row("2024-01-15", "search")["status"] == "outside mmm"
-    assert np.isnan(row("2024-01-15", "search")["calibrated_credit"])
+    assert row("2024-01-16", "search")["status"] == "outside mmm"  # keeps the week it was given
+    assert np.isnan(row("2024-01-16", "search")["calibrated_credit"])
     assert row(W1, "affiliate")["status"] == "not in mmm"
     # inside the scored range, calibrated credit adds up to the MMM's prediction of each week
     known = out[out["status"].isin(["calibrated", "no mta credit", "mmm only"])]
@@ -138,6 +138,23 @@ def test_calibration_maps_mta_channel_names():
     out = calibrate_credits(mta, SCORES, channel_map={"google / cpc": "search"})
     row = out[(out["channel"] == "search") & (out["week"] == pd.Timestamp(W1))].iloc[0]
     assert (row["raw_credit"], row["calibrated_credit"], row["status"]) == (8.0, 20.0, "calibrated")
+
+
+def test_calibration_follows_the_mmm_periods_even_monthly():
+    scores = scores_table([("2024-01-01", "search", "channel", 12.0), ("2024-02-01", "search", "channel", 9.0)])
+    mta = pd.DataFrame({"week": pd.to_datetime(["2024-01-31 23:00", "2024-02-01 00:00", "2024-02-29 12:00", "2024-03-02 00:00"]),
+                        "channel": "search", "credit": [3.0, 1.0, 2.0, 5.0]})
+    out = calibrate_credits(mta, scores)
+    inside = out[out["status"] == "calibrated"].groupby("week")["calibrated_credit"].sum()
+    assert inside.to_dict() == {pd.Timestamp("2024-01-01"): 12.0, pd.Timestamp("2024-02-01"): pytest.approx(9.0)}
+    assert out.loc[out["week"] == pd.Timestamp("2024-02-01"), "calibrated_credit"].tolist() == \
+        pytest.approx([3.0, 6.0])  # 1 and 2 of February's 3 share its 9
+    assert out.loc[out["status"] == "outside mmm", "week"].tolist() == [pd.Timestamp("2024-03-02")]
+    # dated by the last day of each month: the same credits belong to the months they fall in
+    month_ends = scores.assign(date=pd.to_datetime(["2024-01-31", "2024-02-29"]))
+    by_end = calibrate_credits(mta, month_ends)
+    assert by_end[by_end["status"] == "calibrated"].groupby("week")["calibrated_credit"].sum().to_dict() == \
+        {pd.Timestamp("2024-01-31"): 12.0, pd.Timestamp("2024-02-29"): pytest.approx(9.0)}
 
 
 def test_calibration_needs_credit_and_scores_columns():
@@ -166,7 +183,7 @@ def test_error_tables_by_hand():
     # email: raw 8, 0 vs 6, 9 -> 5.5; calibrated 4, 6 -> 2.5
     assert errors.loc["email", "raw_mae"] == pytest.approx(5.5)
     assert errors.loc["email", "calibrated_mae"] == pytest.approx(2.5)
-    assert errors.loc["all", "raw_mae"] == pytest.approx((16 + 4 + 2 + 9) / 4)
+    assert errors.loc["all", "raw_mae"] == pytest.approx((16 + 16 + 2 + 9) / 4)
     table = transfer_errors(truth, mmm_with_mta=scores, calibrated=calibrated)
     assert table["comparison"].tolist() == ["MMM with MTA priors", "MTA weekly credit, raw",
                                             "MTA weekly credit, calibrated to the MMM"]

@@ -58,6 +58,10 @@ def mta_prior_table(incremental: pd.DataFrame, total_conversions: float, coverag
         seen_total = cov * total_conversions  # conversions of the window the events could see
         estimate = max(float(inc), 0.5 * float(sd), MIN_SHARE / 100 * seen_total)
         share = estimate / seen_total
+        if share >= 0.95:
+            raise DataError(f"MTA credits channel '{ch}' with {inc:,.0f} incremental conversions, "
+                            f"{100 * share:.0f}% of the {seen_total:,.0f} conversions the events could see; "
+                            "check total_conversions (the MMM's fitting window) and the coverage")
         relative = float(sd) / estimate
         logit_sd = np.sqrt((relative / (1 - min(share, 0.99))) ** 2 + model_sd ** 2 + (coverage_sd * (1 - cov)) ** 2)
         rows.append({"channel": ch, "incremental_conversions": float(inc), "sd": float(sd), "coverage": cov,
@@ -228,13 +232,27 @@ def _sorted_dates(dates) -> pd.DatetimeIndex:
 
 
 def _period_of(times: pd.Series, dates: pd.DatetimeIndex) -> pd.Series:
-    """The period start (one of `dates`) each time falls in; NaT outside [first, last + period)."""
-    period = (dates[1:] - dates[:-1]).min() if len(dates) > 1 else pd.Timedelta(days=7)
+    """The MMM period (one of `dates`) each time falls in; NaT outside them. Monthly dates (first
+    or last day of each month) stand for their calendar month; other dates start a period that
+    runs to the next date (the last one for the usual spacing)."""
+    if _is_monthly(dates):
+        by_month = pd.Series(dates, index=dates.to_period("M"))
+        found = by_month.reindex(pd.DatetimeIndex(times).to_period("M")).to_numpy()
+        return pd.Series(found, index=times.index, dtype="datetime64[ns]")
+    starts = dates.to_numpy()
+    spacing = np.median(np.diff(starts)) if len(starts) > 1 else np.timedelta64(7, "D")
+    ends = np.append(starts[1:], starts[-1] + spacing)
     values = times.to_numpy(dtype="datetime64[ns]")
-    idx = np.searchsorted(dates.to_numpy(), values, side="right") - 1
-    ok = (idx >= 0) & (values < dates.to_numpy()[np.clip(idx, 0, None)] + period.to_timedelta64())
-    found = np.where(ok, dates.to_numpy()[np.clip(idx, 0, None)], np.datetime64("NaT"))
-    return pd.Series(found, index=times.index)
+    idx = np.searchsorted(starts, values, side="right") - 1
+    safe = np.clip(idx, 0, None)
+    ok = (idx >= 0) & (values < ends[safe])
+    return pd.Series(np.where(ok, starts[safe], np.datetime64("NaT")), index=times.index)
+
+
+def _is_monthly(dates: pd.DatetimeIndex) -> bool:
+    if len(dates) < 2 or (dates[1:] - dates[:-1]).min() < pd.Timedelta(days=28):
+        return False
+    return bool((dates.day == 1).all() or dates.is_month_end.all())
 
 
 # ---- errors against a known truth ------------------------------------------------------------
@@ -411,5 +429,9 @@ def _window_evidence(mta, journeys, window, lookback_weeks, channel_map, tracked
         in_time = float(spent.loc[covered].sum() / spent.sum()) if spent is not None and spent.sum() > 0 else 0.0
         cov = float(tracked.get(name, tracked.get(ch, 1.0))) * in_time
         rows.append({"channel": name, "incremental_conversions": inc, "sd": float(sd), "coverage": cov})
-    frame = pd.DataFrame(rows)
-    return frame[frame["coverage"] > 0] if len(frame) else frame
+    frame = pd.DataFrame(rows, columns=["channel", "incremental_conversions", "sd", "coverage"])
+    frame = frame[frame["coverage"] > 0]
+    # Several MTA channels mapped onto one touchpoint pool their evidence (sd as if independent).
+    return frame.groupby("channel", sort=False).agg(
+        incremental_conversions=("incremental_conversions", "sum"), sd=("sd", lambda x: float(np.sqrt((x ** 2).sum()))),
+        coverage=("coverage", "first")).reset_index()

@@ -91,3 +91,8 @@ def column_list(columns: Iterable[str], limit: int = 30) -> str:
     if len(columns) > limit:
         shown += f" and {len(columns) - limit} more"
     return shown
+
+
+def one_of(options: Iterable[str]) -> str:
+    """"'a', 'b' or 'c'": the allowed values in a message."""
+    return join_words([quoted(o) for o in options], "or")

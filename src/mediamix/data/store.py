@@ -1,7 +1,9 @@
 """HarmonizedStore: harmonized data sets and plain tables in one DuckDB file.
 
-Summary data sets live in one tidy table (dataset, date, geo, field, value_num, value_str) with a
-`datasets` catalogue; other tables (scores, ...) are stored as DuckDB tables listed in
+Summary data sets put whole (SummaryData) live in one tidy table (dataset, date, geo, field,
+value_num, value_str) with a `datasets` catalogue; data sets loaded in batches (summary rows,
+experience events, conversions, factors: see datasets.py) keep their rows in a table each, listed
+in `batched_datasets`. Other tables (scores, ...) are stored as DuckDB tables listed in
 `stored_tables`. Every write is one transaction, so a failed write leaves the store as it was.
 A connection is opened per operation so separate processes can use the file in turn.
 """
@@ -21,6 +23,7 @@ import pandas as pd
 
 from mediamix.data.cadence import Cadence
 from mediamix.data.messages import column_list, quoted
+from mediamix.data.schema import HARMONIZE_SCHEMA, bump_revision, has_table
 from mediamix.data.summary import SummaryData
 from mediamix.errors import DataError, MediamixError, NotFoundError
 
@@ -44,7 +47,7 @@ _SCHEMA = (
         name VARCHAR PRIMARY KEY, table_name VARCHAR NOT NULL, rows BIGINT NOT NULL,
         columns VARCHAR[] NOT NULL, dtypes VARCHAR[] NOT NULL, index_columns VARCHAR[] NOT NULL,
         layout VARCHAR NOT NULL, stored_at TIMESTAMP NOT NULL)""",
-)
+) + HARMONIZE_SCHEMA
 LIST_COLUMNS = [
     "name", "kind", "source", "cadence_unit", "cadence_anchor", "geo_present", "rows", "columns",
     "loaded_at", "notices",
@@ -72,6 +75,7 @@ class HarmonizedStore:
         values = _tidy_values(name, data)
         record = _dataset_record(name, data, source)
         with self._write() as con:
+            _refuse_batched(con, name)
             if _has_dataset(con, name) and mode == "create":
                 raise DataError(
                     f"data set {quoted(name)} already exists in {quoted(str(self.path))}; pass "
@@ -86,10 +90,19 @@ class HarmonizedStore:
             )
             con.unregister("incoming_values")
             _record_dataset(con, record)
+            bump_revision(con)
 
     def get(self, name: str) -> SummaryData:
-        """The data set stored under `name`, as it was put (rows sorted by date, then geo)."""
+        """The data set stored under `name`, as it was put (rows sorted by date, then geo).
+
+        A batched summary data set comes back harmonized (one row per date, and geo) when its rows
+        allow; other batched kinds are read through the harmonized view instead.
+        """
         with self._read() as con:
+            if con is not None and _is_batched(con, name):
+                from mediamix.data.datasets import batched_summary
+
+                return batched_summary(con, name)
             row = None if con is None else con.execute(
                 "SELECT cadence_unit, cadence_anchor, geo_present, columns, column_types, notices "
                 "FROM datasets WHERE name = ?",
@@ -107,24 +120,50 @@ class HarmonizedStore:
 
     def exists(self, name: str) -> bool:
         with self._read() as con:
-            return con is not None and _has_dataset(con, name)
+            return con is not None and (_has_dataset(con, name) or _is_batched(con, name))
 
     def list(self) -> pd.DataFrame:
-        """One row per data set: name, kind, source, cadence, rows, columns, loaded_at, notices."""
+        """One row per data set: name, kind, source, cadence, rows, columns, loaded_at, notices, batches."""
         with self._read() as con:
             if con is None:
-                return pd.DataFrame(columns=LIST_COLUMNS)
-            listing = con.execute(f"SELECT {', '.join(LIST_COLUMNS)} FROM datasets ORDER BY name").df()
+                return pd.DataFrame(columns=LIST_COLUMNS + ["batches"])
+            listing = con.execute(
+                f"SELECT {', '.join(LIST_COLUMNS)}, 1 AS batches FROM datasets ORDER BY name"
+            ).df()
+            if has_table(con, "batched_datasets"):
+                from mediamix.data.datasets import batched_listing
+
+                batched = batched_listing(con)
+                if len(batched):
+                    listing = pd.concat([listing, batched[listing.columns]], ignore_index=True)
+                    listing = listing.sort_values("name", kind="stable").reset_index(drop=True)
         for column in ("columns", "notices"):
             listing[column] = listing[column].map(list)
         return listing
 
     def delete(self, name: str) -> None:
+        """Remove a data set (put whole or batched) with its rows, batches and rules."""
         with self._write() as con:
-            if not _has_dataset(con, name):
+            if _is_batched(con, name):
+                from mediamix.data.datasets import delete_batched
+
+                delete_batched(con, name)
+            elif not _has_dataset(con, name):
                 raise NotFoundError(self._missing_dataset(con, name))
             con.execute("DELETE FROM summary_values WHERE dataset = ?", [name])
             con.execute("DELETE FROM datasets WHERE name = ?", [name])
+            con.execute("DELETE FROM rules WHERE dataset = ?", [name])
+            bump_revision(con)
+
+    # ---- transactions for the other modules of mediamix.data -----------------------------------
+
+    def transaction(self):
+        """A connection inside one transaction (schema ensured): committed at the end, rolled back on error."""
+        return self._write()
+
+    def reading(self):
+        """A read-only connection, or None while the store file or its tables do not exist yet."""
+        return self._read()
 
     # ---- plain tables (scores and other derived frames) --------------------------------------
 
@@ -263,7 +302,7 @@ class HarmonizedStore:
     # ---- messages ---------------------------------------------------------------------------------
 
     def _missing_dataset(self, con, name: str) -> str:
-        names = [] if con is None else [r[0] for r in con.execute("SELECT name FROM datasets ORDER BY name").fetchall()]
+        names = [] if con is None else dataset_names(con)
         if not names:
             return (
                 f"no data set named {quoted(name)}: the store {quoted(str(self.path))} has no data sets "
@@ -315,6 +354,29 @@ def _has_relation(con, table: str) -> bool:
 
 def _has_dataset(con, name: str) -> bool:
     return con.execute("SELECT count(*) FROM datasets WHERE name = ?", [name]).fetchone()[0] > 0
+
+
+def _is_batched(con, name: str) -> bool:
+    if not has_table(con, "batched_datasets"):
+        return False
+    return con.execute("SELECT count(*) FROM batched_datasets WHERE name = ?", [name]).fetchone()[0] > 0
+
+
+def _refuse_batched(con, name: str) -> None:
+    if _is_batched(con, name):
+        (kind,) = con.execute("SELECT kind FROM batched_datasets WHERE name = ?", [name]).fetchone()
+        raise DataError(
+            f"data set {quoted(name)} holds batches of {kind} data; append to it with load_batch "
+            "(`mediamix data load FILE --name NAME --kind KIND`), or choose another name"
+        )
+
+
+def dataset_names(con) -> list[str]:
+    """Every data set name, put whole or batched, sorted."""
+    names = [r[0] for r in con.execute("SELECT name FROM datasets").fetchall()]
+    if has_table(con, "batched_datasets"):
+        names += [r[0] for r in con.execute("SELECT name FROM batched_datasets").fetchall()]
+    return sorted(names)
 
 
 def _has_table(con, name: str) -> bool:
