@@ -200,6 +200,16 @@ def model_info(name: str, workspace: Optional[Path] = WorkspaceOpt):
         print_frame(runs, title="Runs")
 
 
+@model_app.command("prior-check")
+def model_prior_check(name: str, draws: int = typer.Option(1000, help="Prior draws."),
+                      workspace: Optional[Path] = WorkspaceOpt):
+    """Show what the priors imply before training: each channel's share of conversions and ROAS/CPA ranges."""
+    table = _ws(workspace).prior_check(name, draws)
+    for col in [c for c in table.columns if c.startswith("share_")]:
+        table[col.replace("share_", "share %_")] = 100 * table.pop(col)
+    print_frame(table, title=f"Prior predictive check: {name} (5th / median / 95th percentiles)")
+
+
 @model_app.command("train")
 def model_train(name: str, workspace: Optional[Path] = WorkspaceOpt):
     """Train (or retrain) a model with NUTS; sets Success, Training issue (with reasons) or Failed."""

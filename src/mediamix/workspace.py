@@ -155,6 +155,14 @@ class Workspace:
             shutil.rmtree(d, ignore_errors=True)
         shutil.rmtree(self.artifacts / "models" / str(rec.id), ignore_errors=True)
 
+    def prior_check(self, name: str, draws: int = 1000) -> pd.DataFrame:
+        """What the model's priors imply (share of conversions, ROAS or CPA) before training."""
+        from mediamix.model.prior_check import prior_check
+        spec = self.spec(name)
+        nat, frame = self._national(spec)
+        return prior_check(spec, frame, periods_per_year=nat.cadence.periods_per_year,
+                           period_days=PERIOD_DAYS[nat.cadence.unit], draws=draws)
+
     # ---- training -----------------------------------------------------------------------
     def train(self, name: str, *, progress: bool = True) -> TrainResult:
         from mediamix.model.train import train as train_model

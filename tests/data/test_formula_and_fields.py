@@ -103,7 +103,7 @@ def test_field_mistakes_are_named(store):
         add_field(store, "date", "dimension")
     with pytest.raises(DataError, match="already exists"):
         add_field(store, "spend", "metric")
-    with pytest.raises(NotFoundError, match=r"no harmonized field named 'clickz' in the formula of 'x'\. Did you mean 'clicks'\?"):
+    with pytest.raises(DataError, match=r"no harmonized field named 'clickz' in the formula of 'x'\. Did you mean 'clicks'\?"):
         add_field(store, "x", "derived", formula="spend / clickz")
     with pytest.raises(DataError, match="'channel' in the formula of 'y' is a dimension"):
         add_field(store, "y", "derived", formula="spend / channel")

@@ -177,7 +177,7 @@ def require(fields: dict[str, Field], name: str, role: str | tuple[str, ...] | N
     roles = (role,) if isinstance(role, str) else role
     if name not in fields:
         candidates = [f for f, v in fields.items() if roles is None or v.role in roles]
-        raise NotFoundError(
+        raise DataError(
             f"no harmonized field named {quoted(name)}{' ' + used_as if used_as else ''}.{suggestion(name, candidates)} "
             f"Fields{' of that role' if roles else ''}: {column_list(sorted(candidates))}; add one with "
             "`mediamix data fields add`"
