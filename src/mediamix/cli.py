@@ -249,6 +249,13 @@ def model_insights(name: str, out: Optional[Path] = typer.Option(None, help="Fol
     console.print(f"insights report: [bold]{path.resolve()}[/bold]")
 
 
+@model_app.command("compare")
+def model_compare(names: list[str] = typer.Argument(..., help="Two or more trained models on the same data."),
+                  workspace: Optional[Path] = WorkspaceOpt):
+    """Rank model variants by leave-one-out predictive accuracy (PSIS-LOO ELPD; higher is better)."""
+    print_frame(_ws(workspace).compare(names), title="Model comparison (PSIS-LOO)")
+
+
 @model_app.command("duplicate")
 def model_duplicate(name: str, new_name: str, workspace: Optional[Path] = WorkspaceOpt):
     """Copy a model's spec under a new name (Awaiting training)."""

@@ -195,6 +195,13 @@ class Workspace:
             raise MediamixError(f"model '{name}' has no trained posterior; run `mediamix model train {name}`")
         return load_fitted(Path(run.artifact_dir) / "posterior.nc")
 
+    def compare(self, names: list[str]) -> pd.DataFrame:
+        """Rank trained variants of a model by PSIS-LOO expected log predictive density."""
+        from mediamix.model.compare import compare_models
+        fitted = {n: self.fitted(n) for n in names}
+        frames = {n: self._national(f.spec)[1] for n, f in fitted.items()}
+        return compare_models(fitted, frames)
+
     # ---- scoring and insights -------------------------------------------------------------
     def score(self, name: str, start: str | None = None, end: str | None = None) -> pd.DataFrame:
         """Contributions per period and component for [start, end] (default: training window)."""
