@@ -249,6 +249,14 @@ def model_insights(name: str, out: Optional[Path] = typer.Option(None, help="Fol
     console.print(f"insights report: [bold]{path.resolve()}[/bold]")
 
 
+@model_app.command("cv")
+def model_cv(name: str, folds: int = typer.Option(3, help="Forecast origins, stepping back one horizon each."),
+             horizon: int = typer.Option(13, help="Weeks forecast per fold."),
+             workspace: Optional[Path] = WorkspaceOpt):
+    """Rolling-origin cross-validation: refit up to each origin and score the next weeks' forecast."""
+    print_frame(_ws(workspace).cross_validate(name, folds, horizon), title=f"Rolling-origin CV: {name}")
+
+
 @model_app.command("compare")
 def model_compare(names: list[str] = typer.Argument(..., help="Two or more trained models on the same data."),
                   workspace: Optional[Path] = WorkspaceOpt):

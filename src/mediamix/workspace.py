@@ -195,6 +195,14 @@ class Workspace:
             raise MediamixError(f"model '{name}' has no trained posterior; run `mediamix model train {name}`")
         return load_fitted(Path(run.artifact_dir) / "posterior.nc")
 
+    def cross_validate(self, name: str, folds: int = 3, horizon_weeks: int = 13) -> pd.DataFrame:
+        """Rolling-origin cross-validation of the model's spec (each fold is a full fit)."""
+        from mediamix.model.validation import rolling_origin
+        spec = self.spec(name)
+        nat, frame = self._national(spec)
+        return rolling_origin(spec, frame, folds=folds, horizon_weeks=horizon_weeks,
+                              periods_per_year=nat.cadence.periods_per_year, period_days=PERIOD_DAYS[nat.cadence.unit])
+
     def compare(self, names: list[str]) -> pd.DataFrame:
         """Rank trained variants of a model by PSIS-LOO expected log predictive density."""
         from mediamix.model.compare import compare_models
