@@ -77,3 +77,24 @@ def test_scoring_scaling_is_reused_not_relearned():
     d2 = build_design(later, spec(), scaling=d.scaling)
     assert d2.scaling == d.scaling
     assert np.array_equal(d2.media_stack, d.media_stack)
+
+
+def test_daily_and_monthly_cadence_use_calendar_units():
+    from mediamix.model.design import _fourier, periods_for_weeks
+    # Seasonality is a function of the calendar, whatever the cadence: the same mid-period
+    # day of year gives the same Fourier value.
+    daily = _fourier(pd.DatetimeIndex(["2023-03-04"]), 1, period_days=1.0)
+    weekly = _fourier(pd.DatetimeIndex(["2023-03-01"]), 1, period_days=7.0)  # Wed + 3.5 days = Sat noon
+    assert daily[0, 0] == pytest.approx(weekly[0, 0], abs=1e-9)
+    # The lookback window is converted from weeks to the data's periods.
+    assert periods_for_weeks(8, 365.25) == 56
+    assert periods_for_weeks(8, 12.0) == 2
+    assert periods_for_weeks(8, 52.1775) == 8
+    n = 48
+    monthly = pd.DataFrame({"date": pd.date_range("2021-01-01", periods=n, freq="MS"),
+                            "tv": np.linspace(1, 2, n), "search": np.linspace(2, 1, n),
+                            "price": np.sin(np.arange(n)), "event": "none", "revenue": 100 + np.arange(n)})
+    s = spec(lookback_weeks=4, factors=[{"column": "price"}])
+    d = build_design(monthly, s, periods_per_year=12.0, period_days=365.25 / 12)
+    assert d.scaling.n_lags == 1 and d.media_stack.shape[0] == 1
+    assert d.in_holdout.sum() == 3  # 13 weeks of holdout is 3 months
