@@ -35,6 +35,14 @@ def _run_without_truth(tmp_path, csv, spec):
     if result.status == "Training issue":
         assert result.reasons and all(isinstance(r, str) and r for r in result.reasons)
     assert ws.registry.get_model(spec.name).status.value == result.status
+    report = ws.insights(spec.name)  # revenue and count targets both render
+    channels = pd.read_csv(report.parent / "channels.csv")
+    metric = "cpa_mean" if spec.conversion_kind == "count" else "roas_mean"
+    assert channels[metric].notna().all() and (channels[metric] > 0).all()
+    print(f"{spec.name}: status {result.status}; reasons {result.reasons}; "
+          f"diagnostics max_rhat={result.diagnostics['max_rhat']:.3f} min_ess={result.diagnostics['min_ess_bulk']:.0f} "
+          f"divergences={result.diagnostics['divergences']}; {metric}: "
+          + ", ".join(f"{c} {v:.3g}" for c, v in zip(channels['channel'], channels[metric])))
     return ws, result
 
 
