@@ -23,7 +23,7 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 app = typer.Typer(help="mediamix: marketing mix modeling and attribution. Start with `mediamix demo`, "
                        "or `mediamix init`, `mediamix data load`, `mediamix model create`, `mediamix model train`.",
                   no_args_is_help=True, add_completion=False)
-data_app = typer.Typer(help="Load, list, show and delete harmonized data sets.", no_args_is_help=True)
+from mediamix.data.cli import data_app  # noqa: E402  (load, sync, rules, touchpoints, quality)
 model_app = typer.Typer(help="Create, train, score, inspect, duplicate, edit and delete models.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 from mediamix.attribution.cli import attribution_app  # noqa: E402  (a sub-app; light to import)
@@ -110,58 +110,6 @@ def _print_train(result) -> None:
                   f"fit {d.get('fit_seconds', float('nan')):.1f}s")
     for r in result.reasons:
         console.print(f"  [yellow]•[/yellow] {escape(r)}")
-
-
-# ---- data -----------------------------------------------------------------------------------
-@data_app.command("load")
-def data_load(file: Path = typer.Argument(..., help="CSV or Parquet: wide (one column per metric) or long (date, channel, metric, value)."),
-              name: str = typer.Option(..., "--name", "-n", help="Name of the data set in the workspace."),
-              date_column: Optional[str] = typer.Option(None, help="Date column (detected by name if omitted)."),
-              geo_column: Optional[str] = typer.Option(None, help="Geo column for panel data (detected if omitted)."),
-              layout: str = typer.Option("auto", help="auto, wide or long."),
-              start_date: Optional[str] = typer.Option(None, help="First date (ISO) when the time column holds period numbers."),
-              frequency: Optional[str] = typer.Option(None, help="Cadence when building dates: day, week or month (e.g. W-MON)."),
-              fill: Optional[str] = typer.Option(None, help="Fill missing periods explicitly: 'zero'. Default: refuse gaps."),
-              workspace: Optional[Path] = WorkspaceOpt):
-    """Load a summary data set into the harmonized store (replacing one of the same name)."""
-    ws = _ws(workspace)
-    data = ws.load_data(file, name, date_column=date_column, geo_column=geo_column, layout=layout,
-                        start_date=start_date, frequency=frequency, fill=fill)
-    console.print(f"loaded [bold]{name}[/bold]: {len(data.frame)} rows, {data.cadence.describe()}, "
-                  f"{data.dates.min().date()}..{data.dates.max().date()}, columns: {', '.join(data.metric_columns)}")
-    for n in data.notices:
-        console.print(f"[yellow]note:[/yellow] {escape(n)}")
-
-
-@data_app.command("list")
-def data_list(workspace: Optional[Path] = WorkspaceOpt):
-    """List the data sets in the workspace."""
-    print_frame(_ws(workspace).datasets(), title="Data sets")
-
-
-@data_app.command("show")
-def data_show(name: str, rows: int = typer.Option(20, help="Rows to show."), workspace: Optional[Path] = WorkspaceOpt):
-    """Show the first rows of a data set."""
-    print_frame(_ws(workspace).dataset(name).frame, title=name, max_rows=rows)
-
-
-@data_app.command("export")
-def data_export(name: str, out: Path = typer.Argument(..., help="Output .csv or .parquet."),
-                workspace: Optional[Path] = WorkspaceOpt):
-    """Export a data set to CSV or Parquet."""
-    frame = _ws(workspace).dataset(name).frame
-    if out.suffix == ".parquet":
-        frame.to_parquet(out, index=False)
-    else:
-        frame.to_csv(out, index=False, date_format="%Y-%m-%d")
-    console.print(f"wrote {out}")
-
-
-@data_app.command("delete")
-def data_delete(name: str, workspace: Optional[Path] = WorkspaceOpt):
-    """Delete a data set from the store."""
-    _ws(workspace).store.delete(name)
-    console.print(f"deleted data set {name}")
 
 
 # ---- models ---------------------------------------------------------------------------------

@@ -77,6 +77,16 @@ class Workspace:
         self.store.put(name, data, source=str(Path(path).resolve()))
         return data
 
+    def load_batch(self, path, name: str, **options):
+        """Append a batch (summary, events, conversions or factors) to a data set; all or nothing."""
+        from mediamix.data import load_batch
+        return load_batch(self.store, name, path, **options)
+
+    def sync(self, **options):
+        """Rebuild the harmonized view from every data set's active rules (atomically)."""
+        from mediamix.data import sync
+        return sync(self.store, **options)
+
     def datasets(self) -> pd.DataFrame:
         return self.store.list()
 
@@ -99,6 +109,12 @@ class Workspace:
         return ModelSpec.from_yaml(text)
 
     def _national(self, spec: ModelSpec) -> tuple[SummaryData, pd.DataFrame]:
+        from mediamix.data.model_frame import HARMONIZED
+        if spec.dataset == HARMONIZED:  # `data: harmonized`: touchpoint and conversion definitions
+            from mediamix.data import model_data
+            data = model_data(self.store, [t.name for t in spec.touchpoints], spec.conversion,
+                              factors=[f.column for f in spec.factors])
+            return data, data.frame
         data = self.store.get(spec.dataset)
         nat = data.national()
         return nat, nat.frame
@@ -106,7 +122,7 @@ class Workspace:
     def check_spec(self, spec: ModelSpec) -> list[str]:
         """Validate the spec against its data set; returns warnings, raises on problems."""
         data, _ = self._national(spec)
-        return check_model_columns(
+        return list(data.notices) + check_model_columns(
             data, target=spec.conversion, spend_columns=[t.spend for t in spec.touchpoints],
             volume_columns=[t.volume for t in spec.touchpoints if t.volume],
             factor_columns=[f.column for f in spec.factors],

@@ -6,8 +6,8 @@ import pytest
 
 import mediamix.data.datasets as datasets_module
 from mediamix.data import HarmonizedStore, SummaryData, harmonize_summary
-from mediamix.data.datasets import batches, info, load_batch, rows
-from mediamix.errors import DataError
+from mediamix.data.datasets import dataset_rows, info, list_batches, load_batch
+from mediamix.errors import DataError, MediamixError
 
 from .helpers import weekly
 
@@ -25,8 +25,8 @@ def _ads(dates, spend, channels=("search", "social")):
 
 def _snapshot(store, name):
     """Everything a batch could change: stored rows, the batch list and the stored columns."""
-    return rows(store, name).sort_values(list(rows(store, name).columns)).reset_index(drop=True), \
-        batches(store, name)[["batch", "rows", "content_hash"]], info(store, name).columns
+    return dataset_rows(store, name).sort_values(list(dataset_rows(store, name).columns)).reset_index(drop=True), \
+        list_batches(store, name)[["batch", "rows", "content_hash"]], info(store, name).columns
 
 
 def test_four_kinds_are_registered_and_listed(store, tmp_path):
@@ -48,10 +48,10 @@ def test_four_kinds_are_registered_and_listed(store, tmp_path):
     assert listing.loc["web", "source"] == str(path.resolve())
     assert listing.loc["ads", "batches"] == 1 and listing.loc["ads", "rows"] == 4
     assert info(store, "shop").shape == "events" and info(store, "orders").shape == "dated"
-    web = rows(store, "web")
+    web = dataset_rows(store, "web")
     assert web["__ts"].tolist() == [pd.Timestamp("2024-01-01 09:30"), pd.Timestamp("2024-01-02 23:59:59")]
     assert web["__person"].tolist() == ["u1", "u2"]
-    macro = rows(store, "macro")
+    macro = dataset_rows(store, "macro")
     assert macro[["factor", "value", "factor_type", "value_type"]].values.tolist() == [
         ["price", 1.0, "internal", "actual"], ["price", 1.1, "internal", "actual"]]
 
@@ -60,23 +60,23 @@ def test_replace_restatement_replaces_rows_of_the_batch_dates(store):
     load_batch(store, "ads", _ads(["2024-01-01", "2024-01-08", "2024-01-15"], [10.0, 20.0, 30.0]))
     result = load_batch(store, "ads", _ads(["2024-01-15", "2024-01-22"], [35.0, 40.0]))
     assert result.replaced_rows == 2 and result.batch == 2 and not result.skipped
-    stored = rows(store, "ads").groupby("__date")["spend"].sum()
+    stored = dataset_rows(store, "ads").groupby("__date")["spend"].sum()
     assert stored.to_dict() == {pd.Timestamp("2024-01-01"): 20.0, pd.Timestamp("2024-01-08"): 40.0,
                                 pd.Timestamp("2024-01-15"): 70.0, pd.Timestamp("2024-01-22"): 80.0}
-    assert batches(store, "ads")["replaced_rows"].tolist() == [0, 2]
+    assert list_batches(store, "ads")["replaced_rows"].tolist() == [0, 2]
 
 
 def test_add_restatement_adds_to_rows_of_the_same_dates(store):
     load_batch(store, "ads", _ads(["2024-01-01", "2024-01-08"], [10.0, 20.0]), restatement="add")
     load_batch(store, "ads", _ads(["2024-01-08"], [5.0]))  # the data set's rule: add
-    stored = rows(store, "ads").groupby("__date")["spend"].sum()
+    stored = dataset_rows(store, "ads").groupby("__date")["spend"].sum()
     assert stored.to_dict() == {pd.Timestamp("2024-01-01"): 20.0, pd.Timestamp("2024-01-08"): 50.0}
 
 
 def test_restatement_can_be_scoped_by_columns(store):
     load_batch(store, "ads", _ads(["2024-01-01"], [10.0]), restate_by=["channel"])
     load_batch(store, "ads", _ads(["2024-01-01"], [99.0], channels=("search",)))
-    stored = rows(store, "ads").set_index("channel")["spend"].to_dict()
+    stored = dataset_rows(store, "ads").set_index("channel")["spend"].to_dict()
     assert stored == {"search": 99.0, "social": 10.0}  # social was not in the restated batch
 
 
@@ -90,8 +90,8 @@ def test_loading_the_same_batch_twice_does_not_double_count(store, tmp_path):
     # the same rows in another order are the same batch
     shuffled = load_batch(store, "ads", frame.iloc[::-1].reset_index(drop=True))
     assert shuffled.skipped
-    assert rows(store, "ads")["spend"].sum() == 60.0
-    assert len(batches(store, "ads")) == 1
+    assert dataset_rows(store, "ads")["spend"].sum() == 60.0
+    assert len(list_batches(store, "ads")) == 1
 
 
 def test_a_bad_batch_leaves_the_store_as_it_was(store):
@@ -166,7 +166,7 @@ def test_event_batches_name_bad_rows(store):
     offsets = pd.DataFrame({"visitor": ["a", "b"], "when": ["2024-01-01T23:30:00+05:30", "2024-01-02 08:00"]})
     load_batch(store, "web", offsets, kind="events", timestamp_column="when", person_column="visitor")
     # wall-clock times as written, so the day of each event is the one the source meant
-    assert rows(store, "web")["__ts"].tolist() == [pd.Timestamp("2024-01-01 23:30"), pd.Timestamp("2024-01-02 08:00")]
+    assert dataset_rows(store, "web")["__ts"].tolist() == [pd.Timestamp("2024-01-01 23:30"), pd.Timestamp("2024-01-02 08:00")]
 
 
 def test_factor_batches_long_wide_and_restated_per_factor(store):
@@ -176,7 +176,7 @@ def test_factor_batches_long_wide_and_restated_per_factor(store):
                          "value": [1.25, 1.3], "value_type": ["actual", "Forecast"], "type": ["internal", "internal"]})
     result = load_batch(store, "factors", long)
     assert result.replaced_rows == 1  # price actual on 01-08; promo on that date is another factor
-    stored = rows(store, "factors").sort_values(["factor", "__date", "value_type"])
+    stored = dataset_rows(store, "factors").sort_values(["factor", "__date", "value_type"])
     assert stored[["factor", "value", "value_type"]].values.tolist() == [
         ["price", 1.0, "actual"], ["price", 1.25, "actual"], ["price", 1.3, "forecast"],
         ["promo", 0.0, "actual"], ["promo", 1.0, "actual"]]
@@ -194,6 +194,8 @@ def test_kind_and_name_clashes(store):
         load_batch(store, "x", _ads(["2024-01-01"], [1.0]), kind="clicks")
     with pytest.raises(DataError, match="restatement 'merge' is not one of"):
         load_batch(store, "x", _ads(["2024-01-01"], [1.0]), restatement="merge")
+    with pytest.raises(DataError, match="'Harmonized' names the harmonized view; choose another name"):
+        load_batch(store, "Harmonized", _ads(["2024-01-01"], [1.0]))
     with pytest.raises(DataError, match="unknown load option"):
         load_batch(store, "x", _ads(["2024-01-01"], [1.0]), date_col="date")
     whole = harmonize_summary(weekly(3, tv=[1.0, 2, 3]))
@@ -237,7 +239,28 @@ def test_integer_periods_and_column_changes_across_batches(store):
     later = pd.DataFrame({"week": [1], "sales": [10.5], "returns": [1.0]})
     result = load_batch(store, "sales", later, start_date="2024-01-15")  # frequency remembered
     assert "new column 'returns': earlier batches have no values for it" in result.notices
-    stored = rows(store, "sales").sort_values("__date")
+    stored = dataset_rows(store, "sales").sort_values("__date")
     assert stored["__date"].tolist() == list(pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-15"]))
     assert stored["sales"].tolist() == [10.0, 20.0, 10.5]  # whole numbers widened to decimals
     assert np.isnan(stored["returns"].iloc[0])
+
+
+def test_a_session_writes_all_its_steps_or_none(store):
+    with store.session():
+        load_batch(store, "a", _ads(["2024-01-01"], [1.0]))
+        load_batch(store, "b", _ads(["2024-01-01"], [2.0]))
+        assert dataset_rows(store, "a")["spend"].sum() == 2.0  # reads inside the session see its writes
+    assert store.exists("a") and store.exists("b")
+    with pytest.raises(MediamixError, match="an operation inside the session failed, so nothing of the session was written"):
+        with store.session():
+            load_batch(store, "c", _ads(["2024-01-01"], [1.0]))
+            try:
+                load_batch(store, "c", _ads(["2024-01-08"], ["text"]))
+            except DataError:
+                pass  # caught, yet the session is spoiled: a half-done step is never committed
+    assert not store.exists("c")
+    with pytest.raises(DataError):
+        with store.session():
+            load_batch(store, "d", _ads(["2024-01-01"], [1.0]))
+            load_batch(store, "d", _ads(["2024-13-01"], [1.0]))
+    assert not store.exists("d") and store.list()["name"].tolist() == ["a", "b"]

@@ -10,7 +10,7 @@ from mediamix.data.fields import (
     set_unit,
 )
 from mediamix.data.formula import parse_formula
-from mediamix.errors import DataError, NotFoundError
+from mediamix.errors import DataError
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ can be wrong with a batch is found here, so a refused batch never reaches the st
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
@@ -53,7 +52,6 @@ class PreparedBatch:
     notices: tuple[str, ...]
     first_date: pd.Timestamp
     last_date: pd.Timestamp
-    content_hash: str
 
 
 def check_options(kind: str, options: dict) -> dict:
@@ -114,7 +112,7 @@ def prepare_batch(frame: pd.DataFrame, kind: str, shape: str, options: dict) -> 
     notices += found
     frame, found = _numbers_from_text(frame)
     notices += found
-    return PreparedBatch(frame, shape, tuple(notices), days.min(), days.max(), content_hash(frame))
+    return PreparedBatch(frame, shape, tuple(notices), days.min(), days.max())
 
 
 # ---- dates and timestamps -------------------------------------------------------------------------
@@ -303,7 +301,7 @@ def _factor_rows(frame: pd.DataFrame, options: dict) -> pd.DataFrame:
     return long.reset_index(drop=True)
 
 
-# ---- keys, text numbers, hashing ------------------------------------------------------------------
+# ---- keys and text numbers ----------------------------------------------------------------------
 
 
 def key_columns(frame: pd.DataFrame, kind: str, options: dict) -> list[str]:
@@ -360,21 +358,3 @@ def _numbers_from_text(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         frame[column] = as_metric(frame[column], column)
         notices.append(f"read column {quoted(column)} as numbers (it held formatted numbers as text)")
     return frame, notices
-
-
-def content_hash(frame: pd.DataFrame) -> str:
-    """Same rows in any order give the same hash, so re-loading a re-sorted export is recognized."""
-    digest = hashlib.sha256()
-    for column in frame.columns:
-        digest.update(f"{column}:{_hash_kind(frame[column])};".encode())
-    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    digest.update(np.sort(rows).tobytes())
-    return digest.hexdigest()
-
-
-def _hash_kind(values: pd.Series) -> str:
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return "number"
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return "time"
-    return "text" if not pd.api.types.is_bool_dtype(values) else "bool"

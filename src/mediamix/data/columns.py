@@ -31,9 +31,7 @@ def clean_names(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         raise DataError(
             f"the header repeats column names: {', '.join(repeated)}; give each column its own name"
         )
-    out = df.copy()
-    out.columns = names
-    return out, notices
+    return df.set_axis(names, axis=1), notices  # copy-on-write: the values are not copied
 
 
 def drop_leftover_index(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:

@@ -7,6 +7,7 @@ export twice never double-counts.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from mediamix.data.batches import (
 from mediamix.data.ingest import read_table
 from mediamix.data.messages import column_list, count, iso, one_of, quoted
 from mediamix.data.schema import bump_revision, has_table
-from mediamix.data.sql import ident, literal
+from mediamix.data.sql import ident, literal, one, register, unregister
 from mediamix.errors import DataError, NotFoundError
 
 LISTING = ["name", "kind", "source", "cadence_unit", "cadence_anchor", "geo_present", "rows", "columns",
@@ -90,32 +91,34 @@ def load_batch(store, name: str, source, *, kind: str | None = None, restatement
     """
     name = _name(name)
     label, frame = _read_source(source)
-    existing = info(store, name, missing_ok=True)
-    kind = _kind(name, kind, existing)
-    options = {**(existing.options if existing else {}), **check_options(kind, options)}
-    restatement = restatement or options.get("restatement") or DEFAULT_RESTATEMENT[kind]
-    if restatement not in RESTATEMENTS:
-        raise DataError(f"restatement {quoted(restatement)} is not one of {one_of(RESTATEMENTS)}")
-    options["restatement"] = restatement
-    shape = existing.shape if existing else shape_of(kind, frame, options)
-    prepared = prepare_batch(frame, kind, shape, options)
-    restate_by = _restate_by(prepared, kind, options)
+    # one transaction from the first look at the data set to the last row written
     with store.transaction() as con:
         _refuse_summary_name(con, name)
-        current = _info(con, name)
+        current = lookup(con, name)
+        kind = _kind(name, kind, current)
+        options = {**(current.options if current else {}), **check_options(kind, options)}
+        restatement = restatement or options.get("restatement") or DEFAULT_RESTATEMENT[kind]
+        if restatement not in RESTATEMENTS:
+            raise DataError(f"restatement {quoted(restatement)} is not one of {one_of(RESTATEMENTS)}")
+        options["restatement"] = restatement
+        shape = current.shape if current else shape_of(kind, frame, options)
+        prepared = prepare_batch(frame, kind, shape, options)
+        restate_by = _restate_by(prepared, kind, options)
+        types = {c: _storage_type(prepared.frame[c], c) for c in prepared.frame.columns}
+        register(con, "incoming_batch", prepared.frame)
+        digest = _content_hash(con, types)
         loaded = con.execute(
-            "SELECT batch FROM batches WHERE dataset = ? AND content_hash = ?", [name, prepared.content_hash]
-        ).fetchone()
-        if loaded is not None:
-            return BatchResult(name, loaded[0], len(prepared.frame), 0, True, prepared.first_date,
+            "SELECT batch FROM batches WHERE dataset = ? AND content_hash = ?", [name, digest]
+        ).fetchall()
+        if loaded:
+            return BatchResult(name, loaded[0][0], len(prepared.frame), 0, True, prepared.first_date,
                                prepared.last_date, ("this batch was loaded before; nothing changed",))
         table = current.raw_table if current else f"raw_{uuid.uuid4().hex[:12]}"
         notices = list(prepared.notices)
-        incoming = _register(con, prepared.frame)
         if current is None:
-            _create_table(con, table, prepared.frame, incoming)
+            _create_table(con, table, types)
         else:
-            notices += _fit_schema(con, current, prepared.frame, incoming)
+            notices += _fit_schema(con, current, prepared.frame, types)
         replaced = 0
         if restatement == "replace" and current is not None:
             replaced = _restate(con, table, prepared.shape, restate_by)
@@ -125,9 +128,9 @@ def load_batch(store, name: str, source, *, kind: str | None = None, restatement
             f"CAST({literal(batch)} AS INTEGER)" if c == "__batch" else
             (f"CAST({ident(c)} AS {t})" if c in prepared.frame.columns else "NULL") for c, t in columns
         )
-        con.execute(f"INSERT INTO {ident(table)} SELECT {select} FROM {incoming}")
-        con.unregister("incoming_batch")
-        _record_batch(con, name, batch, prepared, label, restatement, replaced)
+        con.execute(f"INSERT INTO {ident(table)} SELECT {select} FROM incoming_batch")
+        unregister(con, "incoming_batch")
+        _record_batch(con, name, batch, prepared, digest, label, restatement, replaced)
         _record_dataset(con, name, kind, shape, table, options, columns, notices, new=current is None)
         bump_revision(con)
     return BatchResult(name, batch, len(prepared.frame), replaced, False, prepared.first_date,
@@ -136,7 +139,7 @@ def load_batch(store, name: str, source, *, kind: str | None = None, restatement
 
 def info(store, name: str, *, missing_ok: bool = False) -> DataSetInfo | None:
     with store.reading() as con:
-        found = _info(con, name) if con is not None else None
+        found = lookup(con, name) if con is not None else None
         if found is None and not missing_ok:
             from mediamix.data.store import dataset_names
 
@@ -146,7 +149,7 @@ def info(store, name: str, *, missing_ok: bool = False) -> DataSetInfo | None:
     return found
 
 
-def batches(store, name: str) -> pd.DataFrame:
+def list_batches(store, name: str) -> pd.DataFrame:
     """The batches of a data set: number, rows, dates, restatement, rows replaced, source, hash."""
     info(store, name)
     with store.reading() as con:
@@ -157,7 +160,7 @@ def batches(store, name: str) -> pd.DataFrame:
         ).df()
 
 
-def rows(store, name: str) -> pd.DataFrame:
+def dataset_rows(store, name: str) -> pd.DataFrame:
     """The stored rows of a batched data set (with its `__batch` column), in batch order."""
     found = info(store, name)
     with store.reading() as con:
@@ -168,7 +171,7 @@ def all_info(con) -> list[DataSetInfo]:
     if not has_table(con, "batched_datasets"):
         return []
     names = [r[0] for r in con.execute("SELECT name FROM batched_datasets ORDER BY name").fetchall()]
-    return [_info(con, n) for n in names]
+    return [lookup(con, n) for n in names]
 
 
 # ---- used by HarmonizedStore -----------------------------------------------------------------------
@@ -184,12 +187,13 @@ def batched_listing(con) -> pd.DataFrame:
                       FROM batches GROUP BY dataset) b ON b.dataset = d.name
            ORDER BY d.name"""
     ).df()
-    listing["columns"] = listing["columns"].map(lambda cs: [c for c in cs if c != "__batch"])
+    shown = {"__date": "date", "__ts": "timestamp", "__person": "person"}
+    listing["columns"] = listing["columns"].map(lambda cs: [shown.get(c, c) for c in cs if c != "__batch"])
     return listing[LISTING]
 
 
 def delete_batched(con, name: str) -> None:
-    found = _info(con, name)
+    found = lookup(con, name)
     con.execute(f"DROP TABLE IF EXISTS {ident(found.raw_table)}")
     con.execute("DELETE FROM batches WHERE dataset = ?", [name])
     con.execute("DELETE FROM batched_datasets WHERE name = ?", [name])
@@ -199,7 +203,7 @@ def batched_summary(con, name: str):
     """A batched summary data set as SummaryData, when it has one row per date (and geo)."""
     from mediamix.data.ingest import harmonize_summary
 
-    found = _info(con, name)
+    found = lookup(con, name)
     if found.kind != "summary" or found.shape != "dated":
         raise DataError(
             f"data set {quoted(name)} holds {found.kind}; read it through the harmonized view "
@@ -220,9 +224,9 @@ def batched_summary(con, name: str):
 
 
 def _name(name) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise DataError(f"a data set name must be non-empty text, got {name!r}")
-    return name.strip()
+    from mediamix.data.store import _dataset_name
+
+    return _dataset_name(name)
 
 
 def _read_source(source) -> tuple[str, pd.DataFrame]:
@@ -261,7 +265,7 @@ def _restate_by(prepared: PreparedBatch, kind: str, options: dict) -> list[str]:
 
 
 def _refuse_summary_name(con, name: str) -> None:
-    found = con.execute("SELECT count(*) FROM datasets WHERE name = ?", [name]).fetchone()[0]
+    found = one(con, "SELECT count(*) FROM datasets WHERE name = ?", [name])[0]
     if found:
         raise DataError(
             f"data set {quoted(name)} was loaded whole as one summary table; batches go into a data set "
@@ -269,23 +273,30 @@ def _refuse_summary_name(con, name: str) -> None:
         )
 
 
-def _info(con, name: str) -> DataSetInfo | None:
+def lookup(con, name: str) -> DataSetInfo | None:
     if not has_table(con, "batched_datasets"):
         return None
-    row = con.execute(
+    row = one(
+        con,
         "SELECT name, kind, shape, raw_table, options, columns, column_types, rows FROM batched_datasets "
         "WHERE name = ?",
         [name],
-    ).fetchone()
+    )
     if row is None:
         return None
     name, kind, shape, table, options, columns, types, n = row
     return DataSetInfo(name, kind, shape, table, json.loads(options), tuple(columns), tuple(types), int(n))
 
 
-def _register(con, frame: pd.DataFrame) -> str:
-    con.register("incoming_batch", frame)
-    return "incoming_batch"
+def _content_hash(con, types: dict[str, str]) -> str:
+    """A digest of the batch's rows in any order (a sum of row hashes), computed by DuckDB in parallel.
+
+    Loading a re-sorted export of the same rows is recognized; a changed value, row or column is not.
+    """
+    values = ", ".join(f"CAST({ident(c)} AS {'VARCHAR' if t == 'NULL' else t})" for c, t in types.items())
+    rows, total = con.execute(f"SELECT count(*), sum(hash({values})) FROM incoming_batch").fetchall()[0]
+    described = ";".join(f"{c}:{t}" for c, t in types.items())
+    return hashlib.sha256(f"{described}|{rows}|{total}".encode()).hexdigest()
 
 
 def _storage_type(values: pd.Series, column: str) -> str:
@@ -294,8 +305,8 @@ def _storage_type(values: pd.Series, column: str) -> str:
         return "DATE"
     if column == "__ts":
         return "TIMESTAMP"
-    if column == "__person":
-        return "VARCHAR"
+    if column == "__person":  # whole-number ids stay numbers: far cheaper to store than their text
+        return "BIGINT" if pd.api.types.is_integer_dtype(values) else "VARCHAR"
     if values.isna().all():
         return "NULL"
     if pd.api.types.is_bool_dtype(values):
@@ -309,10 +320,9 @@ def _storage_type(values: pd.Series, column: str) -> str:
     return "VARCHAR"
 
 
-def _create_table(con, table: str, frame: pd.DataFrame, incoming: str) -> None:
+def _create_table(con, table: str, types: dict[str, str]) -> None:
     parts = []
-    for column in frame.columns:
-        kind = _storage_type(frame[column], column)
+    for column, kind in types.items():
         parts.append(f"{ident(column)} {'VARCHAR' if kind == 'NULL' else kind}")
     parts.append("__batch INTEGER NOT NULL")
     con.execute(f"CREATE TABLE {ident(table)} ({', '.join(parts)})")
@@ -322,13 +332,15 @@ def _table_columns(con, table: str) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in con.execute(f"DESCRIBE {ident(table)}").fetchall()]
 
 
-def _fit_schema(con, current: DataSetInfo, frame: pd.DataFrame, incoming: str) -> list[str]:
+def _fit_schema(con, current: DataSetInfo, frame: pd.DataFrame, types: dict[str, str]) -> list[str]:
     """Add new columns, widen BIGINT to DOUBLE, and refuse a column whose values changed kind."""
     notices = []
     table = ident(current.raw_table)
     stored = dict(_table_columns(con, current.raw_table))
-    for column in frame.columns:
-        kind = _storage_type(frame[column], column)
+    for column, kind in types.items():
+        if column == "__person" and stored.get(column) == "BIGINT" and kind == "VARCHAR":
+            con.execute(f"ALTER TABLE {table} ALTER COLUMN __person TYPE VARCHAR")  # ids became text: keep both
+            continue
         if column not in stored:
             con.execute(f"ALTER TABLE {table} ADD COLUMN {ident(column)} {'VARCHAR' if kind == 'NULL' else kind}")
             notices.append(f"new column {quoted(column)}: earlier batches have no values for it")
@@ -340,7 +352,7 @@ def _fit_schema(con, current: DataSetInfo, frame: pd.DataFrame, incoming: str) -
         if have == "BIGINT" and kind == "DOUBLE":
             con.execute(f"ALTER TABLE {table} ALTER COLUMN {ident(column)} TYPE DOUBLE")
             continue
-        empty = con.execute(f"SELECT count({ident(column)}) FROM {table}").fetchone()[0] == 0
+        empty = one(con, f"SELECT count({ident(column)}) FROM {table}")[0] == 0
         if empty:
             con.execute(f"ALTER TABLE {table} ALTER COLUMN {ident(column)} TYPE {kind}")
             continue
@@ -368,14 +380,14 @@ def _restate(con, table: str, shape: str, scope: list[str]) -> int:
     incoming_day = "CAST(i.__ts AS DATE)" if shape == "events" else "CAST(i.__date AS DATE)"
     match = [f"{incoming_day} = {day}"] + [f"i.{ident(c)} IS NOT DISTINCT FROM {outer}.{ident(c)}" for c in scope]
     where = f"EXISTS (SELECT 1 FROM incoming_batch i WHERE {' AND '.join(match)})"
-    (n,) = con.execute(f"SELECT count(*) FROM {ident(table)} WHERE {where}").fetchone()
+    (n,) = one(con, f"SELECT count(*) FROM {ident(table)} WHERE {where}")
     if n:
         con.execute(f"DELETE FROM {ident(table)} WHERE {where}")
     return int(n)
 
 
 def _next_batch(con, name: str) -> int:
-    (last,) = con.execute("SELECT coalesce(max(batch), 0) FROM batches WHERE dataset = ?", [name]).fetchone()
+    (last,) = one(con, "SELECT coalesce(max(batch), 0) FROM batches WHERE dataset = ?", [name])
     return int(last) + 1
 
 
@@ -383,16 +395,16 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
-def _record_batch(con, name, batch, prepared: PreparedBatch, label, restatement, replaced) -> None:
+def _record_batch(con, name, batch, prepared: PreparedBatch, digest, label, restatement, replaced) -> None:
     con.execute(
         "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [name, batch, prepared.content_hash, len(prepared.frame), label, restatement, replaced,
+        [name, batch, digest, len(prepared.frame), label, restatement, replaced,
          prepared.first_date.date(), prepared.last_date.date(), _now()],
     )
 
 
 def _record_dataset(con, name, kind, shape, table, options, columns, notices, *, new: bool) -> None:
-    (n,) = con.execute(f"SELECT count(*) FROM {ident(table)}").fetchone()
+    (n,) = one(con, f"SELECT count(*) FROM {ident(table)}")
     names = [c for c, _ in columns]
     types = [t for _, t in columns]
     if new:

@@ -4,7 +4,7 @@ Factors never coarsen the view: a monthly price index joins a weekly view as wel
 one. Each value is laid over the days of its period (a level such as a price holds on every
 day; a total such as promotion days is divided among them) and the days are gathered into the
 view's periods: levels averaged, totals summed. An actual value wins over a forecast for the
-same period.
+same day (a period with both is 'mixed').
 """
 from __future__ import annotations
 
@@ -76,13 +76,15 @@ def _align_one(part: pd.DataFrame, factor: str, dataset: str, grain: Granularity
     expanded["day"] = starts.loc[expanded.index].to_numpy() + offsets.astype("timedelta64[D]")
     if aggregation == "sum":
         expanded["value"] = expanded["value"] / lengths.loc[expanded.index].to_numpy()
+    # an actual value wins over a forecast for the same day
+    expanded = expanded.sort_values(["day", "value_type"]).drop_duplicates("day", keep="first")
     expanded["date"] = _period_start(expanded["day"], view)
-    grouped = expanded.groupby(["date", "value_type"], sort=True)
+    grouped = expanded.groupby("date", sort=True)
     out = grouped["value"].agg("sum" if aggregation == "sum" else "mean").rename("value").to_frame()
     out["covered_days"] = grouped["day"].nunique()
+    kinds = grouped["value_type"].agg(lambda v: v.iloc[0] if v.nunique() == 1 else "mixed")
+    out["value_type"] = kinds
     out = out.reset_index()
-    # an actual value wins over a forecast for the same period
-    out = out.sort_values(["date", "value_type"]).drop_duplicates("date", keep="first")
     out["period_days"] = (_next_period(out["date"], view) - out["date"]).dt.days.astype(int)
     out["factor"] = factor
     out["dataset"] = dataset
@@ -97,7 +99,7 @@ def _period_start(days: pd.Series, grain: Granularity) -> pd.Series:
     if grain.unit == "month":
         return days.dt.to_period("M").dt.start_time.astype("datetime64[ns]")
     start = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"].index(grain.week_start)
-    return days - pd.to_timedelta((days.dt.weekday - start) % 7, unit="D")
+    return days - pd.to_timedelta((days.dt.day_of_week - start) % 7, unit="D")
 
 
 def _next_period(starts: pd.Series, grain: Granularity) -> pd.Series:

@@ -14,7 +14,7 @@ import pandas as pd
 from mediamix.data.formula import parse_formula
 from mediamix.data.messages import column_list, one_of, quoted, suggestion
 from mediamix.data.schema import bump_revision, has_table
-from mediamix.errors import DataError, NotFoundError
+from mediamix.errors import DataError
 
 ROLES = ("dimension", "metric", "derived")
 METRIC_KINDS = ("money", "count", "number")

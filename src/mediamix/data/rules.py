@@ -35,7 +35,7 @@ from mediamix.data.granularity import Granularity
 from mediamix.data.messages import column_list, one_of, quoted
 from mediamix.data.schema import bump_revision, has_table
 from mediamix.data.sources import Source, source_for
-from mediamix.data.sql import ident, literal
+from mediamix.data.sql import ident, literal, one
 from mediamix.errors import DataError, NotFoundError
 
 STATUSES = ("draft", "active")
@@ -371,7 +371,7 @@ def wide_rules(dataset: str, granularity, channels: dict, *, metrics: dict | Non
 def _stored(con, dataset: str, name: str) -> Rule | None:
     if not has_table(con, "rules"):
         return None
-    row = con.execute("SELECT spec FROM rules WHERE dataset = ? AND name = ?", [dataset, name]).fetchone()
+    row = one(con, "SELECT spec FROM rules WHERE dataset = ? AND name = ?", [dataset, name])
     return None if row is None else Rule.from_dict(json.loads(row[0]))
 
 

@@ -6,6 +6,8 @@ rules, fields and merge preferences, so a harmonized view built at an older revi
 """
 from __future__ import annotations
 
+from mediamix.data.sql import one
+
 HARMONIZE_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS batched_datasets (
         name VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, shape VARCHAR NOT NULL,
@@ -43,7 +45,7 @@ HARMONIZE_SCHEMA = (
 
 
 def revision(con) -> int:
-    row = con.execute("SELECT value FROM store_meta WHERE key = 'revision'").fetchone()
+    row = one(con, "SELECT value FROM store_meta WHERE key = 'revision'")
     return int(row[0]) if row else 0
 
 
@@ -61,7 +63,6 @@ def has_table(con, table: str) -> bool:
     if con is None:
         return False
     found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'",
-        [table],
-    ).fetchone()
-    return found[0] > 0
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [table]
+    ).fetchall()
+    return found[0][0] > 0

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mediamix.data.datasets import _info
+from mediamix.data.datasets import lookup
 from mediamix.data.messages import column_list, quoted, suggestion
 from mediamix.data.schema import has_table
-from mediamix.data.sql import ident
+from mediamix.data.sql import ident, one, register
 from mediamix.errors import DataError, NotFoundError
 
 NUMERIC_TYPES = ("DOUBLE", "BIGINT", "INTEGER", "FLOAT", "HUGEINT", "SMALLINT", "TINYINT", "DECIMAL")
@@ -40,13 +40,13 @@ class Source:
 
 
 def source_for(con, dataset: str) -> Source:
-    found = _info(con, dataset) if con is not None else None
+    found = lookup(con, dataset) if con is not None else None
     if found is not None:
         columns = {c: t for c, t in zip(found.columns, found.column_types) if not c.startswith("__")}
         return Source(dataset, found.kind, found.shape, columns, found.raw_table)
     row = None
     if con is not None and has_table(con, "datasets"):
-        row = con.execute("SELECT columns, column_types FROM datasets WHERE name = ?", [dataset]).fetchone()
+        row = one(con, "SELECT columns, column_types FROM datasets WHERE name = ?", [dataset])
     if row is None:
         from mediamix.data.store import dataset_names
 
@@ -63,7 +63,7 @@ def relation(con, source: Source, alias: str) -> str:
     """A relation for the source's rows; a put-whole summary is registered on this connection as `alias`."""
     if source.table is not None:
         return ident(source.table)
-    con.register(alias, store_frame(con, source.dataset))
+    register(con, alias, store_frame(con, source.dataset))
     return ident(alias)
 
 
@@ -71,9 +71,9 @@ def store_frame(con, dataset: str):
     """A put-whole summary data set's rows with the date as `__date` (read on the open connection)."""
     from mediamix.data.store import _from_tidy
 
-    columns, types, geo_present = con.execute(
-        "SELECT columns, column_types, geo_present FROM datasets WHERE name = ?", [dataset]
-    ).fetchone()
+    columns, types, geo_present = one(
+        con, "SELECT columns, column_types, geo_present FROM datasets WHERE name = ?", [dataset]
+    )
     values = con.execute(
         "SELECT date, geo, field, value_num, value_str FROM summary_values WHERE dataset = ?", [dataset]
     ).df()

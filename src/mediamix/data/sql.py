@@ -30,3 +30,20 @@ def literal(value) -> str:
     if "\x00" in text:
         raise DataError(f"the value {text!r} contains a NUL character; remove it")
     return "'" + text.replace("'", "''") + "'"
+
+
+def register(con, name: str, frame) -> None:
+    """Register a DataFrame as a view; DuckDB refuses while a fetched-one-row result is still open."""
+    con.complete()
+    con.register(name, frame)
+
+
+def unregister(con, name: str) -> None:
+    con.complete()
+    con.unregister(name)
+
+
+def one(con, query: str, params=None):
+    """The first row of a query, or None. Fetches everything, so no half-read result blocks the connection."""
+    rows = con.execute(query, params or []).fetchall()
+    return rows[0] if rows else None

@@ -24,6 +24,7 @@ import pandas as pd
 from mediamix.data.cadence import Cadence
 from mediamix.data.messages import column_list, quoted
 from mediamix.data.schema import HARMONIZE_SCHEMA, bump_revision, has_table
+from mediamix.data.sql import register, unregister
 from mediamix.data.summary import SummaryData
 from mediamix.errors import DataError, MediamixError, NotFoundError
 
@@ -60,6 +61,8 @@ class HarmonizedStore:
 
     def __init__(self, path):
         self.path = Path(path)
+        self._session = None  # the connection of an open session(), shared by the operations inside it
+        self._session_failed = False
 
     def __repr__(self) -> str:
         return f"HarmonizedStore({str(self.path)!r})"
@@ -83,12 +86,12 @@ class HarmonizedStore:
                 )
             con.execute("DELETE FROM summary_values WHERE dataset = ?", [name])
             con.execute("DELETE FROM datasets WHERE name = ?", [name])
-            con.register("incoming_values", values)
+            register(con, "incoming_values", values)
             con.execute(
                 "INSERT INTO summary_values SELECT dataset, CAST(date AS DATE), geo, field, value_num, "
                 "value_str FROM incoming_values"
             )
-            con.unregister("incoming_values")
+            unregister(con, "incoming_values")
             _record_dataset(con, record)
             bump_revision(con)
 
@@ -165,6 +168,29 @@ class HarmonizedStore:
         """A read-only connection, or None while the store file or its tables do not exist yet."""
         return self._read()
 
+    @contextmanager
+    def session(self):
+        """Run many operations on one connection and in one transaction: all of them commit, or none.
+
+        Opening a DuckDB file costs tens of milliseconds, so a setup of many small steps (rules,
+        definitions, a sync) is faster inside a session. A failed operation fails the session,
+        even if the error is caught inside it, so a half-done step can never be committed.
+        """
+        if self._session is not None:
+            yield self
+            return
+        with self._write() as con:
+            self._session, self._session_failed = con, False
+            try:
+                yield self
+                if self._session_failed:
+                    raise MediamixError(
+                        "an operation inside the session failed, so nothing of the session was written; fix the "
+                        "problem and run the steps again"
+                    )
+            finally:
+                self._session = None
+
     # ---- plain tables (scores and other derived frames) --------------------------------------
 
     def put_table(self, name: str, df: pd.DataFrame, *, mode: str = "replace") -> None:
@@ -180,7 +206,7 @@ class HarmonizedStore:
                     f"table {quoted(name)} already exists; pass mode='replace' to overwrite it"
                 )
             con.execute(f"DROP TABLE IF EXISTS {table}")
-            con.register("incoming_table", prepared)
+            register(con, "incoming_table", prepared)
             try:
                 con.execute(f"CREATE TABLE {table} AS SELECT * FROM incoming_table")
             except duckdb.Error as exc:
@@ -188,7 +214,7 @@ class HarmonizedStore:
                     f"table {quoted(name)} could not be stored: {exc}; give each column one plain type "
                     "(numbers, text, dates or booleans)"
                 ) from None
-            con.unregister("incoming_table")
+            unregister(con, "incoming_table")
             _record_table(
                 con,
                 [name, f"t_{name}", len(df), [str(c) for c in df.columns], dtypes, index_columns,
@@ -237,16 +263,24 @@ class HarmonizedStore:
     @contextmanager
     def _write(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection inside one transaction: committed when the block ends, rolled back on error."""
+        if self._session is not None:
+            try:
+                yield self._session
+            except BaseException:
+                self._session_failed = True
+                raise
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._open(read_only=False)
         try:
             con.execute("BEGIN TRANSACTION")
-            for statement in _SCHEMA:
-                con.execute(statement)
-            con.execute(
-                "INSERT INTO store_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
-                [SCHEMA_VERSION],
-            )
+            if not _schema_present(con):
+                for statement in _SCHEMA:
+                    con.execute(statement)
+                con.execute(
+                    "INSERT INTO store_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+                    [SCHEMA_VERSION],
+                )
             yield con
             con.execute("COMMIT")
         except BaseException:
@@ -261,6 +295,9 @@ class HarmonizedStore:
     @contextmanager
     def _read(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
         """A read-only connection, or None when the store file does not exist yet."""
+        if self._session is not None:
+            yield self._session
+            return
         if not self.path.exists():
             yield None
             return
@@ -321,9 +358,14 @@ class HarmonizedStore:
 # ---- helpers: names, records ----------------------------------------------------------------------
 
 
+RESERVED_NAMES = ("harmonized",)  # a ModelSpec's `data: harmonized` reads the defined touchpoints
+
+
 def _dataset_name(name) -> str:
     if not isinstance(name, str) or not name.strip():
         raise DataError(f"a data set name must be non-empty text, got {name!r}")
+    if name.strip().lower() in RESERVED_NAMES:
+        raise DataError(f"{quoted(name.strip())} names the harmonized view; choose another name for a data set")
     return name.strip()
 
 
@@ -345,11 +387,20 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
+_SCHEMA_TABLES = tuple(re.search(r"EXISTS (\w+)", statement).group(1) for statement in _SCHEMA)
+
+
+def _schema_present(con) -> bool:
+    """True when every table of the schema exists: one query instead of a dozen CREATE IF NOT EXISTS."""
+    names = ", ".join(f"'{t}'" for t in _SCHEMA_TABLES)
+    (found,) = con.execute(
+        f"SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name IN ({names})"
+    ).fetchall()[0]
+    return found == len(_SCHEMA_TABLES)
+
+
 def _has_relation(con, table: str) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-    ).fetchone()
-    return found[0] > 0
+    return has_table(con, table)
 
 
 def _has_dataset(con, name: str) -> bool:

@@ -25,7 +25,7 @@ from mediamix.data.messages import count, quoted
 from mediamix.data.rules import Rule, check_rule, load_rules
 from mediamix.data.schema import revision
 from mediamix.data.sources import Source, relation, source_for
-from mediamix.data.sql import ident, literal
+from mediamix.data.sql import ident, literal, one, register, unregister
 from mediamix.errors import DataError
 
 STAGING = "harmonized_staging"
@@ -75,7 +75,7 @@ def sync(store, *, week_start: str | None = None) -> SyncResult:
         sync_id = _record(con, view, dimensions, notices, started)
         report = build_report(con, sync_id)
         store_report(con, sync_id, report)
-        rows, first, last = con.execute("SELECT count(*), min(date), max(date) FROM harmonized").fetchone()
+        rows, first, last = one(con, "SELECT count(*), min(date), max(date) FROM harmonized")
     first = None if first is None else pd.Timestamp(first)
     last = None if last is None else pd.Timestamp(last)
     return SyncResult(sync_id, view, int(rows), first, last, tuple(dimensions), tuple(notices),
@@ -132,7 +132,7 @@ def _stage_rule(con, rule: Rule, source: Source, table: str, view: Granularity, 
             f"INSERT INTO {STAGING} SELECT date, {literal(rule.dataset)}, {literal(source.origin)}, "
             f"{literal(rule.name)}{dim_list}, {literal(name)}, __m{i} FROM rule_output WHERE __m{i} IS NOT NULL"
         )
-    (produced,) = con.execute("SELECT count(*) FROM rule_output").fetchone()
+    (produced,) = one(con, "SELECT count(*) FROM rule_output")
     if produced == 0:
         notices.append(f"rule {quoted(rule.label)} matched no rows of data set {quoted(rule.dataset)}")
     con.execute("DROP TABLE rule_output")
@@ -174,13 +174,13 @@ def _merge(con, dimensions: list[str], prefs) -> list[str]:
     if drops.empty:
         con.execute(f"CREATE OR REPLACE TABLE harmonized AS SELECT * FROM {STAGING}")
     else:
-        con.register("merge_drops", drops)
+        register(con, "merge_drops", drops)
         con.execute(
             f"CREATE OR REPLACE TABLE harmonized AS SELECT s.* FROM {STAGING} s WHERE NOT EXISTS ("
             f"SELECT 1 FROM merge_drops d WHERE d.field = s.field AND d.origin = s.origin "
             f"AND CAST(d.channel AS VARCHAR) IS NOT DISTINCT FROM {staged_channel})"
         )
-        con.unregister("merge_drops")
+        unregister(con, "merge_drops")
     con.execute(f"DROP TABLE {STAGING}")
     return notices
 
@@ -200,19 +200,19 @@ def _factors(con, view: Granularity) -> list[str]:
     aligned = align_factors(rows, view, options)
     aligned = aligned.astype({"date": "datetime64[ns]", "factor": "str", "value": "float64", "value_type": "str",
                               "factor_type": "str", "dataset": "str", "covered_days": "int64", "period_days": "int64"})
-    con.register("aligned_factors", aligned)
+    register(con, "aligned_factors", aligned)
     con.execute(
         "CREATE OR REPLACE TABLE harmonized_factors AS SELECT CAST(date AS DATE) AS date, factor, value, value_type, "
         "factor_type, dataset, covered_days, period_days FROM aligned_factors"
     )
-    con.unregister("aligned_factors")
+    unregister(con, "aligned_factors")
     n = aligned["factor"].nunique()
     return [f"aligned {count(n, 'factor')} to {view.describe()} periods"] if n else []
 
 
 def _record(con, view: Granularity, dimensions: list[str], notices: list[str], started: float) -> int:
-    (sync_id,) = con.execute("SELECT coalesce(max(sync_id), 0) + 1 FROM sync_runs").fetchone()
-    rows, first, last = con.execute("SELECT count(*), min(date), max(date) FROM harmonized").fetchone()
+    (sync_id,) = one(con, "SELECT coalesce(max(sync_id), 0) + 1 FROM sync_runs")
+    rows, first, last = one(con, "SELECT count(*), min(date), max(date) FROM harmonized")
     con.execute(
         "INSERT INTO sync_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [sync_id, datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0), revision(con), view.unit,

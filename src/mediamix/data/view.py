@@ -9,7 +9,7 @@ from mediamix.data.fields import evaluate_metric, load_catalogue, metric_compone
 from mediamix.data.granularity import Granularity
 from mediamix.data.messages import quoted
 from mediamix.data.schema import has_table, revision
-from mediamix.data.sql import ident, literal
+from mediamix.data.sql import ident, literal, one
 from mediamix.errors import DataError
 
 
@@ -34,10 +34,11 @@ def view_info(con) -> ViewInfo:
     """The last sync, or a DataError saying to run one."""
     row = None
     if has_table(con, "sync_runs") and has_table(con, "harmonized"):
-        row = con.execute(
+        row = one(
+            con,
             "SELECT sync_id, unit, week_start, dimensions, first_date, last_date, rows, revision, notices "
             "FROM sync_runs ORDER BY sync_id DESC LIMIT 1"
-        ).fetchone()
+        )
     if row is None:
         raise DataError(
             "the harmonized view has not been built yet: add rules to the data sets, activate them and run "
