@@ -29,12 +29,16 @@ def fit_case(root: Path, csv: Path, spec: ModelSpec, **load_options):
     return ws, result
 
 
-def in_window_roas(ws: Workspace, name: str) -> dict[str, float]:
-    """Posterior-mean ROAS per channel over the training rows (contribution / spend)."""
+def in_window_roas(ws: Workspace, name: str, *, intervals: bool = False) -> dict:
+    """Posterior-mean ROAS per channel over the training rows (contribution / spend);
+    with intervals=True, channel -> (mean, p05, p95)."""
     from mediamix.insights.metrics import channel_table
     from mediamix.model.predict import component_draws
 
     fitted = ws.fitted(name)
     _, frame = ws._national(fitted.spec)
     table = channel_table(fitted, component_draws(fitted, frame))
+    if intervals:
+        return {c: (m, lo, hi) for c, m, lo, hi in zip(table["channel"], table["roas_mean"], table["roas_p05"],
+                                                        table["roas_p95"])}
     return dict(zip(table["channel"], table["roas_mean"]))

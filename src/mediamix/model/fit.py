@@ -51,7 +51,7 @@ from numpyro.infer.util import ParamInfo
 
 from mediamix.model.design import Design
 from mediamix.model.mmm import (DERIVED_SITES, INTERCEPT_LOC, INTERCEPT_SD, SIGMA_LOG_SD, ModelStatics, derived,
-                                hill_offset_sd, log_density, num_params, pack, predicted_mean, prior_centre,
+                                hill_offset_loc, hill_offset_sd, log_density, num_params, pack, predicted_mean, prior_centre,
                                 site_shapes, unpack)
 from mediamix.model.priors import SharePriors, share_priors
 from mediamix.model.spec import ModelSpec
@@ -148,7 +148,7 @@ def laplace_start(statics: ModelStatics, max_iter: int = 50) -> tuple[np.ndarray
         u = unpack(st, Z)
         return np.concatenate([data / sigma, prior_w * (Z - loc) / scale,
                                ((intercept - INTERCEPT_LOC) / INTERCEPT_SD)[..., None],
-                               u["hill_offset"] / hill_offset_sd(np.exp(u["slope_log"]))], axis=-1)
+                               (u["hill_offset"] - hill_offset_loc(np.exp(u["slope_log"]))) / hill_offset_sd(np.exp(u["slope_log"]))], axis=-1)
 
     def jacobian(z, sigma, h=1e-4):
         E = np.zeros((len(free), D))
