@@ -140,6 +140,10 @@ def model_info(name: str, workspace: Optional[Path] = WorkspaceOpt):
     console.print(f"status: {rec.status.value}" + (f" — {escape(rec.status_message)}" if rec.status_message else ""))
     for r in rec.status_reasons:
         console.print(f"  [yellow]•[/yellow] {escape(r)}")
+    if info["data_error"]:
+        console.print(f"[red]data problem (training will fail):[/red] {escape(info['data_error'])}")
+    for w in info["data_warnings"]:
+        console.print(f"[yellow]data warning:[/yellow] {escape(w)}")
     console.print(escape(info["spec"].to_yaml()))
     import pandas as pd
     runs = pd.DataFrame([{"run": r.id, "kind": r.kind, "status": r.status.value, "started": r.started_at,
@@ -159,9 +163,19 @@ def model_prior_check(name: str, draws: int = typer.Option(1000, help="Prior dra
 
 
 @model_app.command("train")
-def model_train(name: str, workspace: Optional[Path] = WorkspaceOpt):
+def model_train(name: str,
+                mta_events: Optional[Path] = typer.Option(None, "--mta-events", help="Touchpoint events (CSV/Parquet: person, timestamp, channel, conversion flag): run MTA first and use its incremental conversions as share priors for the channels it sees."),
+                workspace: Optional[Path] = WorkspaceOpt):
     """Train (or retrain) a model with NUTS; sets Success, Training issue (with reasons) or Failed."""
-    _print_train(_ws(workspace).train(name))
+    ws = _ws(workspace)
+    if mta_events is None:
+        _print_train(ws.train(name))
+        return
+    from mediamix.data import read_table
+    out = ws.train_with_mta(name, read_table(mta_events))
+    for p in out.priors:
+        console.print(f"MTA prior for {p.touchpoint}: {p.share:.2f}% of conversions at {p.confidence:.0f}% confidence")
+    _print_train(out.train)
 
 
 @model_app.command("score")

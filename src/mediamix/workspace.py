@@ -155,7 +155,12 @@ class Workspace:
     def info(self, name: str) -> dict:
         rec = self.registry.get_model(name)
         runs = self.registry.runs(name)
-        return {"model": rec, "spec": self.spec(name), "runs": runs}
+        spec = self.spec(name)
+        try:  # the data may have changed since the model was created: check it now
+            data_warnings, data_error = self.check_spec(spec), None
+        except MediamixError as exc:
+            data_warnings, data_error = [], str(exc)
+        return {"model": rec, "spec": spec, "runs": runs, "data_warnings": data_warnings, "data_error": data_error}
 
     def duplicate(self, name: str, new_name: str) -> None:
         spec = self.spec(name).replace(name=new_name)
