@@ -49,7 +49,7 @@ def worker(args) -> dict:
     import numpy as np
     import pandas as pd
     import arviz as az
-    import mediamix
+    import mediamix  # noqa: F401  (sets XLA_FLAGS: 2 host devices, before JAX starts)
     from mediamix.data.simulate import demo_data_dir
     from mediamix.model.design import build_design
     from mediamix.model.fit import fit_nuts

@@ -131,3 +131,16 @@ def test_short_fit_carries_what_scoring_reads(demo):
     again = derived(out.statics, unpack(out.statics, jnp.asarray(z)))
     assert float(again["intercept"]) == pytest.approx(float(post["intercept"][0, 0]), rel=1e-4, abs=1e-5)
     assert np.asarray(again["beta"]) == pytest.approx(post["beta"].to_numpy()[0, 0], rel=1e-4)
+
+
+def test_start_falls_back_to_the_prior_when_the_mode_search_fails(demo, monkeypatch):
+    _, _, statics = demo
+
+    def fail(_statics):
+        raise FloatingPointError("no mode")
+
+    monkeypatch.setattr(fit_module, "laplace_start", fail)
+    centre, chol, how = fit_module.sampler_start(statics)
+    assert how == "prior"
+    assert centre == pytest.approx(pack(statics, prior_centre(statics)))
+    assert np.allclose(chol, np.diag(np.diag(chol))) and np.all(np.diag(chol) > 0)

@@ -35,6 +35,7 @@ and waste no iterations:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -51,8 +52,8 @@ from numpyro.infer.util import ParamInfo
 
 from mediamix.model.design import Design
 from mediamix.model.mmm import (DERIVED_SITES, INTERCEPT_LOC, INTERCEPT_SD, SIGMA_LOG_SD, ModelStatics, derived,
-                                hill_offset_loc, hill_offset_sd, log_density, num_params, pack, predicted_mean, prior_centre,
-                                site_shapes, unpack)
+                                hill_offset_loc, hill_offset_sd, log_density, num_params, pack, predicted_mean,
+                                prior_centre, site_shapes, unpack)
 from mediamix.model.priors import SharePriors, share_priors
 from mediamix.model.spec import ModelSpec
 
@@ -146,9 +147,10 @@ def laplace_start(statics: ModelStatics, max_iter: int = 50) -> tuple[np.ndarray
     def residuals(Z, sigma):
         data, intercept = data_residuals(Z)
         u = unpack(st, Z)
+        slope = np.exp(u["slope_log"])
         return np.concatenate([data / sigma, prior_w * (Z - loc) / scale,
                                ((intercept - INTERCEPT_LOC) / INTERCEPT_SD)[..., None],
-                               (u["hill_offset"] - hill_offset_loc(np.exp(u["slope_log"]))) / hill_offset_sd(np.exp(u["slope_log"]))], axis=-1)
+                               (u["hill_offset"] - hill_offset_loc(slope)) / hill_offset_sd(slope)], axis=-1)
 
     def jacobian(z, sigma, h=1e-4):
         E = np.zeros((len(free), D))
@@ -167,7 +169,11 @@ def laplace_start(statics: ModelStatics, max_iter: int = 50) -> tuple[np.ndarray
         H, g, F = J.T @ J, J.T @ r, r @ r
         F_new = None
         while lam < 1e10:
-            step = np.linalg.solve(H + lam * np.diag(np.diag(H) + 1e-9), -g)
+            try:
+                step = np.linalg.solve(H + lam * np.diag(np.diag(H) + 1e-9), -g)
+            except np.linalg.LinAlgError:
+                lam *= 5
+                continue
             trial = z.copy()
             trial[free] += step
             r_trial = residuals(trial, sigma)
@@ -185,7 +191,7 @@ def laplace_start(statics: ModelStatics, max_iter: int = 50) -> tuple[np.ndarray
     precision = np.zeros((D, D))
     precision[np.ix_(free, free)] = J.T @ J
     precision[i_sigma, i_sigma] = 2 * n + 1 / SIGMA_LOG_SD ** 2
-    with np.errstate(all="raise"):
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
         try:
             chol = np.linalg.cholesky(np.linalg.inv(precision))
         except (np.linalg.LinAlgError, FloatingPointError) as exc:
@@ -198,8 +204,9 @@ def laplace_start(statics: ModelStatics, max_iter: int = 50) -> tuple[np.ndarray
 def sampler_start(statics: ModelStatics) -> tuple[np.ndarray, np.ndarray, str]:
     """`laplace_start`, else the prior centre with prior scales (slower warmup, still valid)."""
     try:
-        return (*laplace_start(statics), "laplace")
-    except FloatingPointError:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return (*laplace_start(statics), "laplace")
+    except (FloatingPointError, np.linalg.LinAlgError, ValueError):
         st = statics.to_numpy()
         scale = np.where(st.prior_weight > 0, st.prior_scale, 0.05).astype(np.float32)
         return pack(st, prior_centre(st)), np.diag(scale), "prior"
@@ -313,6 +320,17 @@ jax.monitoring.register_event_listener(_on_event)
 _EXECUTABLES: dict = {}
 
 
+def _cache_any_compile_time():
+    """Context in which JAX caches an executable whatever its compile time (its default
+    threshold, 1 s, would skip our program on a fast machine). A private JAX setting, so
+    without it nothing changes but that."""
+    try:
+        from jax._src.config import persistent_cache_min_compile_time_secs
+        return persistent_cache_min_compile_time_secs(0.0)
+    except Exception:
+        return contextlib.nullcontext()
+
+
 def _executable(cfg: NutsConfig, args, timings: dict):
     """The compiled program for these argument shapes: from memory, the disk cache, or XLA."""
     options = compiler_options(args[0])
@@ -327,11 +345,7 @@ def _executable(cfg: NutsConfig, args, timings: dict):
         t0, c0 = time.perf_counter(), time.process_time()
         lowered = _program(cfg, options).lower(*args)
         t1, c1 = time.perf_counter(), time.process_time()
-        try:  # cache this executable whatever its compile time (JAX's default threshold is 1 s)
-            from jax._src.config import persistent_cache_min_compile_time_secs as min_compile_time
-            with min_compile_time(0.0):
-                _EXECUTABLES[signature] = lowered.compile()
-        except ImportError:
+        with _cache_any_compile_time():
             _EXECUTABLES[signature] = lowered.compile()
         timings.update(trace_seconds=t1 - t0, compile_seconds=time.perf_counter() - t1,
                        trace_cpu_seconds=c1 - c0, compile_cpu_seconds=time.process_time() - c1,
