@@ -3,17 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
 from mediamix.model.design import Design, build_design
-from mediamix.model.mmm import ModelStatics, components
+from mediamix.model.mmm import ModelStatics, media_saturation
 from mediamix.model.posterior import FittedModel
-
-PARAMS = ("decay", "half", "slope", "beta", "intercept", "trend_coef", "season", "factor_coef")
-
 
 @dataclass
 class ComponentDraws:
@@ -34,20 +29,22 @@ def statics_for(fitted: FittedModel, design: Design) -> ModelStatics:
 
 
 def component_draws(fitted: FittedModel, frame: pd.DataFrame) -> ComponentDraws:
+    """All draws at once in NumPy (float32), with the model's own equations: nothing to compile,
+    and the same numbers in every process (a reloaded posterior reproduces them exactly)."""
     sc = fitted.scaling
     design = build_design(frame, fitted.spec, periods_per_year=sc.periods_per_year, period_days=sc.period_days,
                           scaling=sc)
-    statics = statics_for(fitted, design)
-    draws = fitted.draws()
-    params = {k: jnp.asarray(draws[k]) for k in PARAMS if k in draws}
+    st = statics_for(fitted, design).to_numpy()
+    draws = {k: np.asarray(v, dtype=np.float32) for k, v in fitted.draws().items()}
     n = len(draws["sigma"])
-    if "trend_coef" not in params:
-        params["trend_coef"] = jnp.zeros(n)
-    if "season" not in params:
-        params["season"] = jnp.zeros((n, 0))
-    comp = jax.jit(jax.vmap(lambda p: components(statics, p)))(params)
+    a = st.arrays
+    sat = media_saturation(st, draws["decay"], draws["half"], draws["slope"], xp=np)        # (sample, time, channel)
+    base = draws["intercept"][:, None] + draws.get("trend_coef", np.zeros(n, np.float32))[:, None] * a["trend"][None, :]
+    if st.n_season:
+        base = base + draws["season"] @ a["fourier"].T
+    factors = a["factors"][None, :, :] * draws["factor_coef"][:, None, :] if st.n_factors else \
+        np.zeros((n, len(design.dates), 0), np.float32)
+    media = sat * draws["beta"][:, None, :]
     y = sc.y_scale
-    return ComponentDraws(design=design, base=np.asarray(comp["base"]) * y, factors=np.asarray(comp["factor"]) * y,
-                          media=np.asarray(comp["media"]) * y, sigma=np.asarray(draws["sigma"]) * y)
-
-
+    return ComponentDraws(design=design, base=np.asarray(base) * y, factors=np.asarray(factors) * y,
+                          media=np.asarray(media) * y, sigma=draws["sigma"] * y)
