@@ -54,3 +54,20 @@ def test_a_data_error_at_training_sets_failed_with_its_message(tmp_path, shared_
         ws.train("m", progress=False)
     rec = ws.registry.get_model("m")
     assert rec.status is Status.FAILED and "social" in (rec.status_message or "")
+
+
+def test_bad_score_request_changes_nothing_and_data_in_use_is_protected(tmp_path, shared_cases):
+    from mediamix.errors import MediamixError
+
+    spec = case_spec("m", "d", ["tv", "search", "social"])
+    ws, result = fit_case(tmp_path, shared_cases / "B16_friday_week_start.csv", spec)
+    before = ws.registry.get_model("m").status
+    for start, end, message in (("notadate", None, "is not a date"), ("2023-06-01", "2023-01-01", "is after"),
+                                ("2030-01-01", None, "has no data")):
+        with pytest.raises(MediamixError, match=message):
+            ws.score("m", start, end)
+    assert ws.registry.get_model("m").status is before
+    assert [r.kind for r in ws.registry.runs("m")] == ["train"]
+    with pytest.raises(MediamixError, match="used by model"):
+        ws.delete_data("d")
+    assert ws.store.exists("d")

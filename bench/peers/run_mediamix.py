@@ -56,7 +56,7 @@ def fit(config: dict) -> dict:
         "min_ess_bulk": float(diag["min_ess_bulk"]), "min_ess_var": worst, "max_rhat": diag.get("max_rhat"),
         "ess_vars": sorted({row["name"].split("[")[0] for row in table}),
         "divergences": int(diag["divergences"]), "shares": shares, "status": diag.get("status"),
-        "settings": {"chains": chains, "warmup": warmup, "draws": draws, "sampler": "numpyro NUTS (dense mass)",
+        "settings": {"chains": chains, "warmup": warmup, "draws": draws, "sampler": "numpyro NUTS (diagonal mass on Laplace-whitened coordinates)",
                      "target_accept": config["target_accept"], "max_tree_depth": spec.sampler.max_tree_depth,
                      "seed": config["seed"],
                      "model": f"geometric adstock lookback {config['l_max']} weeks, Hill saturation, linear trend, "

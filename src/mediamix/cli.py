@@ -158,7 +158,9 @@ def model_prior_check(name: str, draws: int = typer.Option(1000, help="Prior dra
     """Show what the priors imply before training: each channel's share of conversions and ROAS/CPA ranges."""
     table = _ws(workspace).prior_check(name, draws)
     for col in [c for c in table.columns if c.startswith("share_")]:
-        table[col.replace("share_", "share %_")] = 100 * table.pop(col)
+        table[col.replace("share_", "share % ")] = 100 * table.pop(col)
+    console.print("Shares have independent priors, so the all-media row can exceed 100% in its tail: "
+                  "lower media_share_prior or raise confidence if that looks implausible.")
     print_frame(table, title=f"Prior predictive check: {name} (5th / median / 95th percentiles)")
 
 
@@ -216,14 +218,19 @@ def model_cv(name: str, folds: int = typer.Option(3, help="Forecast origins, ste
              horizon: int = typer.Option(13, help="Weeks forecast per fold."),
              workspace: Optional[Path] = WorkspaceOpt):
     """Rolling-origin cross-validation: refit up to each origin and score the next weeks' forecast."""
-    print_frame(_ws(workspace).cross_validate(name, folds, horizon), title=f"Rolling-origin CV: {name}")
+    table = _ws(workspace).cross_validate(name, folds, horizon).rename(columns={"mape": "MAPE %", "smape": "sMAPE %"})
+    print_frame(table, title=f"Rolling-origin CV: {name} (forecast accuracy per fold)")
 
 
 @model_app.command("compare")
 def model_compare(names: list[str] = typer.Argument(..., help="Two or more trained models on the same data."),
                   workspace: Optional[Path] = WorkspaceOpt):
     """Rank model variants by leave-one-out predictive accuracy (PSIS-LOO ELPD; higher is better)."""
-    print_frame(_ws(workspace).compare(names), title="Model comparison (PSIS-LOO)")
+    table = _ws(workspace).compare(names)
+    table["rank"] = table["rank"] + 1
+    print_frame(table, title="Model comparison (PSIS-LOO)")
+    console.print("elpd_loo: expected log predictive density (higher is better); elpd_diff and its se: gap to the best; "
+                  "weight: stacking weight; pareto_k_warning: LOO is unreliable for some weeks, prefer `mediamix model cv`.")
 
 
 @model_app.command("duplicate")

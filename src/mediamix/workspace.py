@@ -70,12 +70,25 @@ class Workspace:
 
     # ---- data ---------------------------------------------------------------------------
     def load_data(self, path: str | Path, name: str, **options) -> SummaryData:
-        """Read a summary CSV/Parquet (wide or long), validate dates, store it under `name`."""
+        """Read a summary CSV/Parquet (wide or long), validate dates, store it under `name`
+        (replacing a data set of that name; models that use it read the new data from then on)."""
         if not name or not str(name).strip():
             raise MediamixError("data set name: give --name NAME")
         data = load_summary(path, **options)
         self.store.put(name, data, source=str(Path(path).resolve()))
         return data
+
+    def models_using(self, dataset: str) -> list[str]:
+        return [m.name for m in self.registry.list_models()
+                if ModelSpec.from_yaml(m.spec_yaml).dataset == dataset]
+
+    def delete_data(self, name: str, *, force: bool = False) -> None:
+        """Delete a data set; refused while a model uses it, unless forced."""
+        users = self.models_using(name)
+        if users and not force:
+            raise MediamixError(f"data set '{name}' is used by model(s) {', '.join(users)}; delete or edit those "
+                                f"models first, or pass --force")
+        self.store.delete(name)
 
     def load_batch(self, path, name: str, **options):
         """Append a batch (summary, events, conversions or factors) to a data set; all or nothing."""
@@ -238,10 +251,13 @@ class Workspace:
 
         rec = self.registry.get_model(name)
         fitted = self.fitted(name)
+        # Check the request and the data before opening a run: a bad request changes nothing stored.
+        self.check_spec(fitted.spec)
+        _, frame = self._national(fitted.spec)
+        start, end = _check_range(frame, start, end)
         run_id = self.registry.start_run(name, "score", {"from": start, "to": end})
         out_dir = run_artifact_dir(self.artifacts, rec.id, run_id)
         try:
-            _, frame = self._national(fitted.spec)
             scores = score_range(fitted, frame, start, end)
             out_dir.mkdir(parents=True, exist_ok=True)
             scores.to_parquet(out_dir / "scores.parquet", index=False)
@@ -297,6 +313,27 @@ class Workspace:
         frame = calibrate_model_scores(self, name, mta_weekly, channel_map)
         self.store.put_table(f"mta_calibrated_model_{rec.id}", frame)
         return frame
+
+
+def _check_range(frame: pd.DataFrame, start, end) -> tuple[str | None, str | None]:
+    """ISO dates inside the data, from <= to; named errors otherwise."""
+    parsed = []
+    for flag, value in (("--from", start), ("--to", end)):
+        if value is None or value == "":
+            parsed.append(None)
+            continue
+        try:
+            parsed.append(pd.Timestamp(str(value)).normalize())
+        except (ValueError, TypeError):
+            raise MediamixError(f"{flag} {value!r} is not a date; write it as YYYY-MM-DD") from None
+    lo, hi = parsed
+    first, last = frame["date"].min(), frame["date"].max()
+    if lo is not None and hi is not None and lo > hi:
+        raise MediamixError(f"--from {lo.date()} is after --to {hi.date()}")
+    if (lo is not None and lo > last) or (hi is not None and hi < first):
+        raise MediamixError(f"the range {start or first.date()}..{end or last.date()} has no data; "
+                            f"the data covers {first.date()}..{last.date()}")
+    return (str(lo.date()) if lo is not None else None), (str(hi.date()) if hi is not None else None)
 
 
 def _scores_table(model_id: int) -> str:

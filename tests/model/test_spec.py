@@ -52,3 +52,22 @@ def test_invalid_fields_are_named(changes, field):
 def test_bad_yaml_is_a_spec_error():
     with pytest.raises(SpecError, match="not valid YAML"):
         ModelSpec.from_yaml("name: [unclosed")
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"lookback_weeks": "eight"}, "lookback_weeks"),
+    ({"lookback_weeks": 8.5}, "lookback_weeks"),
+    ({"spend_share": "maybe"}, "spend_share"),
+    ({"thresholds": {"max_rhat": "x"}}, "thresholds.max_rhat"),
+    ({"sampler": {"draws": "many"}}, "sampler.draws"),
+    ({"touchpoints": "tv"}, "touchpoints: must be a list"),
+    ({"priors": {"touchpoint": "tv", "share": 10}}, "priors: must be a list"),
+    ({"priors": [{"touchpoint": "tv", "share": "ten", "confidence": 50}]}, "must be numbers"),
+    ({"name": ["a", "b"]}, "name"),
+    ({"name": None}, "missing field(s) ['name']"),
+    ({"factors": "price"}, "factors: must be a list"),
+])
+def test_wrong_types_are_named_not_crashes(changes, field):
+    with pytest.raises(SpecError) as err:
+        spec(**changes)
+    assert field in str(err.value)

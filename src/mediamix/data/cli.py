@@ -145,8 +145,13 @@ def load(file: Path = typer.Argument(..., help="CSV or Parquet file."),
         given = [flag for flag, value in batch_only.items() if value]
         if given:
             raise DataError(f"{', '.join(given)} apply to batches; add --kind summary|events|conversions|factors")
+        replacing = ws.store.exists(name)
         data = ws.load_data(file, name, date_column=date_column, geo_column=geo_column, layout=layout,
                             start_date=start_date, frequency=frequency, fill=fill)
+        users = ws.models_using(name) if replacing else []
+        if users:
+            console.print(f"[yellow]note:[/yellow] replaced data set {escape(name)}, which model(s) "
+                          f"{escape(', '.join(users))} read: retrain or rescore them")
         console.print(f"loaded [bold]{escape(name)}[/bold]: {len(data.frame)} rows, {data.cadence.describe()}, "
                       f"{data.dates.min().date()}..{data.dates.max().date()}, columns: {', '.join(data.metric_columns)}")
         _notes(data.notices)
@@ -229,9 +234,11 @@ def export(first: str = typer.Argument(..., metavar="[NAME] OUT", help="A data s
 
 
 @data_app.command("delete")
-def delete(name: str, workspace: Optional[Path] = WorkspaceOpt):
-    """Delete a data set with its rows, batches and rules."""
-    _store(workspace).delete(name)
+def delete(name: str = typer.Argument(..., help="Data set to delete."),
+           force: bool = typer.Option(False, "--force", help="Delete even if models use it."),
+           workspace: Optional[Path] = WorkspaceOpt):
+    """Delete a data set with its rows, batches and rules (refused while a model uses it)."""
+    _ws(workspace).delete_data(name, force=force)
     console.print(f"deleted data set {escape(name)}")
 
 

@@ -48,18 +48,18 @@ def find_date_column(df: pd.DataFrame, given: str | None) -> str:
             return datelike[0]
         raise DataError(
             f"several columns could hold the dates: {column_list(datelike or named)}; "
-            "pass date_column= to say which"
+            "pass --date-column (date_column= in Python) to say which"
         )
     datelike = [c for c in columns if _looks_like_dates(df[c])]
     if len(datelike) == 1:
         return datelike[0]
     if len(datelike) > 1:
         raise DataError(
-            f"several columns hold dates: {column_list(datelike)}; pass date_column= to say which"
+            f"several columns hold dates: {column_list(datelike)}; pass --date-column (date_column= in Python) to say which"
         )
     raise DataError(
         f"no date column found (looked for a column named date, week, time, ds, ... or holding dates); "
-        f"columns are: {column_list(columns)}. Pass date_column="
+        f"columns are: {column_list(columns)}. Pass --date-column (date_column= in Python)"
     )
 
 
@@ -99,7 +99,7 @@ def to_dates(
         if start_date is None or frequency is None:
             raise DataError(
                 f"time column {quoted(column)} is integer, not a date; supply dates or declare "
-                "start date + frequency (e.g. start_date='2022-01-03', frequency='week')"
+                "start date + frequency (--start-date 2022-01-03 --frequency week; start_date=, frequency= in Python)"
             )
         start = _one_date(start_date, "start_date")
         cadence = parse_frequency(frequency, start)
@@ -129,7 +129,7 @@ def to_dates(
     else:
         raise DataError(
             f"column {quoted(column)} holds {values.dtype} values, not dates; supply ISO dates "
-            "(YYYY-MM-DD) or pass date_column= to name the right column"
+            "(YYYY-MM-DD) or pass --date-column to name the right column"
         )
     dates = pd.Series(pd.to_datetime(dates), name=None).astype("datetime64[ns]")
     if (dates != dates.dt.normalize()).any():

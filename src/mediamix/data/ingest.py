@@ -163,7 +163,7 @@ def harmonize_summary(
         if clashes:
             raise DataError(
                 f"column {quoted(clashes[0])} is neither the date nor the geo column but has that name; "
-                "rename it, or pass date_column= / geo_column= to use it"
+                "rename it, or pass --date-column / --geo-column to use it"
             )
         wide = pd.concat([keys, wide_metrics(df, others)], axis=1)
     if len(wide.columns) == len(keys.columns):

@@ -25,7 +25,7 @@ def refuse_duplicates(frame: pd.DataFrame, *, date_source: str, geo_source: str 
     if geo_source is None:
         advice = (
             "each date must occur once. If this is panel data (one row per date and region, market or "
-            "customer), declare that column with geo_column=...; if the export repeated a period, "
+            "customer), declare that column with --geo-column (geo_column= in Python); if the export repeated a period, "
             "remove the extra rows (they are never summed or averaged silently)"
         )
     else:
@@ -90,7 +90,7 @@ def complete_timeline(
         raise DataError(
             "; ".join(problems)
             + f". Missing {cadence.plural} are not zero-spend {cadence.plural}: add the rows (with zeros "
-            f"where nothing was spent), or pass fill='zero' if those {cadence.plural} truly had no activity"
+            f"where nothing was spent), or pass --fill zero (fill='zero' in Python) if those {cadence.plural} truly had no activity"
         )
 
     # fill == "zero": the user said missing periods had no activity; new rows get 0 in numeric

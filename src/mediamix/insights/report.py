@@ -7,6 +7,7 @@ mailed or opened offline; the CSV/XLSX/Vega downloads it links to sit next to it
 from __future__ import annotations
 
 import math
+import warnings
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -483,6 +484,12 @@ def render_html(tables: InsightTables, downloads: dict[str, str] | None = None) 
 
 
 def render_report(tables: InsightTables, path, *, write_downloads: bool = True) -> Path:
+    with warnings.catch_warnings():  # matplotlib's date-locator chatter is not for the user
+        warnings.simplefilter("ignore", UserWarning)
+        return _render_report(tables, path, write_downloads=write_downloads)
+
+
+def _render_report(tables: InsightTables, path, *, write_downloads: bool = True) -> Path:
     """Write the HTML report to `path` and, by default, the CSV/XLSX/Vega files beside it.
 
     The report links only to files that exist next to it: with write_downloads=False the

@@ -106,16 +106,21 @@ def _fourier(dates: pd.DatetimeIndex, order: int, period_days: float) -> np.ndar
 
 def _factor_columns(frame: pd.DataFrame, spec: ModelSpec) -> tuple[dict[str, np.ndarray], dict[str, list[str]], dict[str, str]]:
     """Numeric factor columns, and categoricals expanded into 0/1 dummies (name 'col=level')."""
-    values, levels, impact = {}, {}, {}
+    values, levels, impact = {}, {}, {}  # impact is kept per expanded column
     for f in spec.factors:
         col = frame[f.column]
         if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
             values[f.column] = col.to_numpy(dtype=np.float64)
             impact[f.column] = f.impact
         else:
-            lv = sorted(col.dropna().astype(str).unique().tolist())
+            # The most frequent level is the reference (e.g. "no event"), then the rest sorted.
+            counts = col.dropna().astype(str).value_counts()
+            reference = counts.index[0] if len(counts) else ""
+            lv = [reference] + sorted(v for v in counts.index if v != reference)
             levels[f.column] = lv
-            for level in lv[1:]:
+            # Every level gets a dummy here; the training scaling keeps all but the reference,
+            # so a later scoring frame with another most-frequent level still lines up.
+            for level in lv:
                 name = f"{f.column}={level}"
                 values[name] = (col.astype(str) == level).to_numpy(dtype=np.float64)
                 impact[name] = f.impact
@@ -172,9 +177,15 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec, *, periods_per_year: floa
                                 f"({dates[fit_idx[0]].date()}..{fit_end.date()}); drop it or supply data")
             spend_scale[ch] = float(active.mean())
         center, scale = {}, {}
+        references = {f"{col}={lv[0]}" for col, lv in factor_levels.items()}
         for name, v in factor_values.items():
+            if name in references:
+                continue
             sd = float(np.nanstd(v[fit_idx]))
-            center[name] = float(np.nanmean(v[fit_idx]))
+            # Measured from the factor's lowest level in the window (0 for an event dummy), so a
+            # factor's contribution reads as its effect against its quietest weeks, not as swings
+            # around its mean; the constant moves into the intercept.
+            center[name] = float(np.nanmin(v[fit_idx]))
             scale[name] = sd if sd > 0 else 1.0
         scaling = Scaling(y_scale=y_scale, spend_scale=spend_scale, factor_center=center, factor_scale=scale,
                           factor_levels=factor_levels, train_start=str(start.date()), train_end=str(end.date()),

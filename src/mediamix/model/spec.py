@@ -32,6 +32,38 @@ def _iso(value: Any, where: str) -> str | None:
         raise SpecError(f"{where}: {value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_types(obj, ints: tuple = (), numbers: tuple = (), bools: tuple = (), where: str = "") -> None:
+    """Types first, so later checks never compare a string with a number."""
+    for name in ints:
+        v = getattr(obj, name)
+        if not _is_int(v):
+            raise SpecError(f"{where}{name}: {v!r} must be a whole number")
+    for name in numbers:
+        v = getattr(obj, name)
+        if v is not None and not _is_number(v):
+            raise SpecError(f"{where}{name}: {v!r} must be a number")
+    for name in bools:
+        v = getattr(obj, name)
+        if not isinstance(v, bool):
+            raise SpecError(f"{where}{name}: {v!r} must be true or false")
+
+
+def _as_list(value, where: str, example: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise SpecError(f"{where}: must be a list, e.g. {example}")
+    return list(value)
+
+
 def _check_keys(raw: dict, allowed: set[str], where: str) -> None:
     unknown = set(raw) - allowed
     if unknown:
@@ -123,6 +155,20 @@ class ModelSpec:
     run_frequency: str = "manual"
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise SpecError(f"name: {self.name!r} must be text, e.g. name: brand-mmm")
+        for field_name in ("dataset", "conversion", "conversion_kind", "currency", "description", "trend", "run_frequency"):
+            if not isinstance(getattr(self, field_name), str):
+                raise SpecError(f"{field_name}: {getattr(self, field_name)!r} must be text")
+        _check_types(self, ints=("lookback_weeks", "holdout_weeks", "seasonality_order"),
+                     numbers=("spend_share_confidence", "media_share_prior"), bools=("spend_share",))
+        _check_types(self.sampler, ints=("chains", "warmup", "draws", "seed", "max_tree_depth"),
+                     numbers=("target_accept",), where="sampler.")
+        _check_types(self.thresholds, ints=("max_divergences",),
+                     numbers=("max_rhat", "min_ess", "max_holdout_smape_ratio"), where="thresholds.")
+        for tp in self.touchpoints:
+            _check_types(tp.adstock, ints=("lag",), numbers=("min_lookback", "max_lookback"),
+                         where=f"touchpoints[{tp.name}].adstock.")
         if not self.name or not str(self.name).strip():
             raise SpecError("name: a model needs a name")
         if any(c in self.name for c in "/\\"):
@@ -214,11 +260,16 @@ class ModelSpec:
             raw.setdefault("conversion_kind", conv.get("kind", "revenue"))
             if "currency" in conv:
                 raw.setdefault("currency", conv["currency"])
+        missing = [k for k in ("name", "dataset", "conversion") if raw.get(k) in (None, "")]
+        if missing:
+            names = ["data" if k == "dataset" else k for k in missing]
+            raise SpecError(f"spec: missing field(s) {names}; a model needs name, data, conversion and touchpoints")
         tps = []
-        for i, tp in enumerate(raw.get("touchpoints") or []):
+        for i, tp in enumerate(_as_list(raw.get("touchpoints"), "touchpoints",
+                                        "[{name: tv, spend: tv_spend}, {name: search, spend: search_spend}]")):
             if isinstance(tp, str):
                 tp = {"name": tp, "spend": f"{tp}_spend"}
-            if not isinstance(tp, dict) or "name" not in tp:
+            if not isinstance(tp, dict) or not isinstance(tp.get("name"), str):
                 raise SpecError(f"touchpoints[{i}]: needs at least name and spend")
             _check_keys(tp, {"name", "spend", "volume", "adstock"}, f"touchpoints[{tp['name']}]")
             ad = tp.get("adstock") or {}
@@ -227,20 +278,27 @@ class ModelSpec:
                                       volume=tp.get("volume"), adstock=AdstockSpec(**ad)))
         raw["touchpoints"] = tuple(tps)
         factors = []
-        for f in raw.get("factors") or []:
+        for f in _as_list(raw.get("factors"), "factors", "[{column: price, impact: negative}]"):
+            if not isinstance(f, (str, dict)):
+                raise SpecError(f"factors: each entry is a column name or {{column, type, impact}}, not {f!r}")
             if isinstance(f, str):
                 f = {"column": f}
             _check_keys(f, {"column", "type", "impact"}, f"factors[{f.get('column')}]")
             factors.append(FactorSpec(**f))
         raw["factors"] = tuple(factors)
         priors = []
-        for p in raw.get("priors") or []:
+        for p in _as_list(raw.get("priors"), "priors", "[{touchpoint: tv, share: 12, confidence: 70}]"):
+            if not isinstance(p, dict):
+                raise SpecError(f"priors: each entry is {{touchpoint, share, confidence}}, not {p!r}")
             _check_keys(p, {"touchpoint", "share", "confidence", "source"}, f"priors[{p.get('touchpoint')}]")
             try:
                 priors.append(PriorSpec(touchpoint=p["touchpoint"], share=float(p["share"]),
                                         confidence=float(p["confidence"]), source=p.get("source", "user")))
             except KeyError as missing:
                 raise SpecError(f"priors[{p.get('touchpoint')}]: missing {missing}; give touchpoint, share (%) and confidence (%)") from None
+            except (TypeError, ValueError):
+                raise SpecError(f"priors[{p.get('touchpoint')}]: share and confidence must be numbers (percent), "
+                                f"got share={p.get('share')!r}, confidence={p.get('confidence')!r}") from None
         raw["priors"] = tuple(priors)
         tw = raw.get("training", "auto")
         if tw in (None, "auto"):
