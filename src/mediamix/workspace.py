@@ -291,8 +291,12 @@ class Workspace:
         rec = self.registry.get_model(name)
         fitted = self.fitted(name)
         _, frame = self._national(fitted.spec)
-        tables = compute_tables(fitted, frame, {"status": rec.status.value if rec.status.value in ("Success", "Training issue") else fitted.diagnostics.get("status"),
-                                                "status_reasons": list(rec.status_reasons) or list(fitted.diagnostics.get("reasons", []))})
+        trained = self.registry.trained_run(name)
+        tables = compute_tables(fitted, frame, {
+            "status": rec.status.value if rec.status.value in ("Success", "Training issue") else fitted.diagnostics.get("status"),
+            "status_reasons": list(rec.status_reasons) or list(fitted.diagnostics.get("reasons", [])),
+            "created": rec.created_at.isoformat(),
+            "trained": trained.finished_at.isoformat() if trained and trained.finished_at else None})
         folder = Path(out_dir) if out_dir else self.artifacts / "models" / str(rec.id) / "insights"
         folder.mkdir(parents=True, exist_ok=True)
         return render_report(tables, folder / "report.html")
