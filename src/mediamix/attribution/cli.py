@@ -114,16 +114,26 @@ def report_command(
         conversion: Optional[str] = typer.Option(None, "--conversion", help="Events: conversion flag column."),
         value: Optional[str] = typer.Option(None, "--value", help="Events: conversion value column."),
         lookback_weeks: float = typer.Option(4.0, "--lookback-weeks", help="Events: journey lookback in weeks."),
+        campaign: Optional[str] = typer.Option(None, "--campaign", help="Events: campaign column, for a top-campaigns table."),
         delimiter: Optional[str] = typer.Option(None, help="Column delimiter (default: sniffed from the header).")):
-    """Write the attribution-tab tables (totals, positions, top paths, effectiveness, trends) as CSVs."""
+    """Write the attribution-tab tables (totals, positions, top paths, effectiveness, trends, top campaigns) as CSVs."""
     if order < 1:
         raise AttributionOptionError(f"--order {order}: the Markov order must be 1 or more")
+    events = None
     if _is_path_table(file, delimiter):
+        if campaign:
+            raise AttributionOptionError("--campaign needs touchpoint events, not an aggregated path table")
         data = _read_path_table(file, delimiter)
     else:
-        data = build_journeys(_read_events(file, delimiter), person=person, timestamp=timestamp, channel=channel,
+        events = _read_events(file, delimiter)
+        data = build_journeys(events, person=person, timestamp=timestamp, channel=channel,
                               conversion=conversion, value=value, lookback=_positive_weeks(lookback_weeks))
     tables = attribution_tab(data, half_life=half_life, markov_order=order, include_shapley=shapley_values)
+    if campaign:
+        from mediamix.attribution.summary import top_campaigns
+        tables["top_campaigns"] = top_campaigns(events, campaign=campaign, person=person, timestamp=timestamp,
+                                                conversion=conversion, value=value,
+                                                lookback=_positive_weeks(lookback_weeks))
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
         frame.to_csv(out / f"{name}.csv", index=False)

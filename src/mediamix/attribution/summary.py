@@ -139,3 +139,32 @@ def _period_code(freq: str) -> str:
     if freq in FREQUENCIES.values():
         return freq
     raise DataError(f"trend frequency '{freq}' is not an option; use one of {list(FREQUENCIES)}")
+
+
+def top_campaigns(events: pd.DataFrame, *, campaign: str, n: int = 10, model: str = "linear",
+                  **journey_options) -> pd.DataFrame:
+    """The campaigns credited with the most conversions: journeys are rebuilt with the campaign
+    as the touchpoint (same lookback and conventions), then attributed by a rule-based model.
+
+    Returns rank, campaign, conversions, value and share (% of attributed conversions)."""
+    from mediamix.attribution.journeys import build_journeys
+
+    if campaign not in events.columns:
+        raise DataError(f"campaign column '{campaign}' is not in the events; columns are {list(events.columns)}")
+    models = {"first": heuristics.first_touch, "last": heuristics.last_touch, "linear": heuristics.linear,
+              "position": heuristics.position_based}
+    if model not in models:
+        raise DataError(f"model '{model}' is not one of {list(models)} for top campaigns")
+    frame = events.copy()
+    frame[campaign] = frame[campaign].astype("string")
+    conversion = journey_options.get("conversion")
+    if conversion in frame.columns:  # a touch without a campaign is still a touch; a bare conversion row is not
+        touch = ~frame[conversion].fillna(0).astype(bool)
+        frame.loc[touch & frame[campaign].isna(), campaign] = "(no campaign)"
+    journeys = build_journeys(frame, channel=campaign, **journey_options)
+    table = models[model](journeys).rename(columns={"channel": "campaign"})
+    table = table.sort_values(["conversions", "campaign"], ascending=[False, True]).head(n).reset_index(drop=True)
+    total = float(models[model](journeys)["conversions"].sum())
+    table["share"] = 100 * table["conversions"] / total if total > 0 else np.nan
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    return table
