@@ -124,3 +124,24 @@ def test_duplicate_then_delete_removes_only_that_model(demo):
     assert not ws.registry.has_model("copy")
     assert ws.registry.has_model(spec.name) and ws.fitted(spec.name) is not None
     assert ws.store.exists("demo")
+
+
+def test_mta_calibration_is_stored_and_exported_with_insights(demo):
+    ws, spec, _ = demo
+    scores = ws.score(spec.name)
+    weeks = sorted(scores["date"].unique())[:4]
+    # Two campaigns of search with raw MTA credit 1 and 3 each week: calibrated to the MMM's
+    # weekly search contribution in the ratio 1:3.
+    mta = pd.DataFrame([{"week": w, "channel": "search", "campaign": c, "credit": k}
+                        for w in weeks for c, k in (("brand", 1.0), ("generic", 3.0))])
+    calibrated = ws.calibrate_mta(spec.name, mta)
+    search = scores[scores.component == "search"].set_index("date")["mean"]
+    rows = calibrated[(calibrated.channel == "search") & calibrated.week.isin(weeks)]
+    for w in weeks:
+        part = rows[rows.week == w].set_index("campaign")
+        assert part["calibrated_credit"].sum() == pytest.approx(search[w], rel=1e-6)
+        assert part.loc["generic", "calibrated_credit"] == pytest.approx(3 * part.loc["brand", "calibrated_credit"])
+        assert part.loc["brand", "raw_credit"] == 1.0
+    report = ws.insights(spec.name)
+    exported = pd.read_csv(report.parent / "mta_calibration.csv")
+    assert {"raw_credit", "calibrated_credit", "mmm_contribution"} <= set(exported.columns)

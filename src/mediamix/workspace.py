@@ -299,6 +299,9 @@ class Workspace:
             "trained": trained.finished_at.isoformat() if trained and trained.finished_at else None})
         folder = Path(out_dir) if out_dir else self.artifacts / "models" / str(rec.id) / "insights"
         folder.mkdir(parents=True, exist_ok=True)
+        calibration = f"mta_calibrated_model_{rec.id}"
+        if self.store.table_exists(calibration):  # MTA credit rescaled to this model: raw and calibrated
+            self.store.get_table(calibration).to_csv(folder / "mta_calibration.csv", index=False, date_format="%Y-%m-%d")
         return render_report(tables, folder / "report.html")
 
 
