@@ -102,6 +102,19 @@ def demo(workspace: Optional[Path] = WorkspaceOpt,
     console.print(f"(truth of the simulated data: {folder / 'demo_truth.json'})")
 
 
+@app.command("demo-mta")
+def demo_mta(workspace: Optional[Path] = WorkspaceOpt,
+             weeks: int = typer.Option(52, help="Weeks of the simulated world."),
+             draws: int = typer.Option(500, help="Posterior draws per chain.")):
+    """Transfer learning on a simulated world with known truth: MMM without and with MTA priors,
+    MTA calibrated to the MMM; prints how far each is from the truth and writes it to the insights."""
+    from mediamix.demo_mta import run_mta_demo
+    from mediamix.workspace import Workspace
+    errors, report = run_mta_demo(Workspace.init(workspace), weeks=weeks, warmup=draws, draws=draws)
+    print_frame(errors, title="Error against the simulated truth (lower is better)")
+    console.print(f"insights report (with transfer_errors.csv beside it): [bold]{report.resolve()}[/bold]")
+
+
 def _print_train(result) -> None:
     d = result.diagnostics
     colour = "green" if result.status == "Success" else "yellow"
