@@ -10,15 +10,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from mediamix.errors import MediamixError
 
-# Piped output (CI logs, files) gets a wide table instead of Rich's 80-column default.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+from mediamix.terminal import console, err, print_frame  # noqa: E402
 
 app = typer.Typer(help="mediamix: marketing mix modeling and attribution. Start with `mediamix demo`, "
                        "or `mediamix init`, `mediamix data load`, `mediamix model create`, `mediamix model train`.",
@@ -38,29 +34,6 @@ WorkspaceOpt = typer.Option(None, "--workspace", "-w", envvar="MEDIAMIX_HOME",
 def _ws(path: Optional[Path]):
     from mediamix.workspace import Workspace
     return Workspace.open(path)
-
-
-def print_frame(df, title: str | None = None, max_rows: int = 60) -> None:
-    table = Table(title=title, show_lines=False)
-    for col in df.columns:
-        table.add_column(str(col))
-    for _, row in df.head(max_rows).iterrows():
-        table.add_row(*[escape(_fmt(v)) for v in row.tolist()])
-    console.print(table)
-    if len(df) > max_rows:
-        console.print(f"… {len(df) - max_rows} more rows")
-
-
-def _fmt(v) -> str:
-    import math
-    import pandas as pd
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
-    if isinstance(v, pd.Timestamp):
-        return v.date().isoformat() if v == v.normalize() else v.isoformat(sep=" ", timespec="minutes")
-    if isinstance(v, float):
-        return f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}"
-    return str(v)
 
 
 # ---- workspace and demo ---------------------------------------------------------------------

@@ -9,16 +9,13 @@ a table. User mistakes raise MediamixError subclasses, which the main CLI prints
 """
 from __future__ import annotations
 
-import math
 import warnings
 from pathlib import Path
 from typing import Optional
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from mediamix.attribution import heuristics
 from mediamix.attribution.journeys import build_journeys
@@ -28,7 +25,7 @@ from mediamix.attribution.shapley import shapley
 from mediamix.attribution.summary import attribution_tab, channel_totals
 from mediamix.errors import DataError, MediamixError
 
-console = Console()
+from mediamix.terminal import console  # noqa: E402  (one console for every command)
 
 attribution_app = typer.Typer(
     help="Multi-touch attribution: journeys from touchpoint events, rule-based, Markov and Shapley models, "
@@ -231,25 +228,7 @@ def _print_channel_results(results: dict[str, pd.DataFrame], has_value: bool) ->
         _print_frame(channel_totals(results, "value"), title="Attributed value by model")
 
 
-def _print_frame(frame: pd.DataFrame, title: str | None = None, max_rows: int = 60) -> None:
-    table = Table(title=title)
-    for column in frame.columns:
-        table.add_column(str(column), justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left")
-    for row in frame.head(max_rows).itertuples(index=False):
-        table.add_row(*[escape(_format(v)) for v in row])
-    console.print(table)
-    if len(frame) > max_rows:
-        console.print(f"… {len(frame) - max_rows} more rows")
-
-
-def _format(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat() if value == value.normalize() else value.isoformat(sep=" ")
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value)
+from mediamix.terminal import print_frame as _print_frame  # noqa: E402
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -5,21 +5,18 @@ MediamixError, which the main entry point prints as one line.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from mediamix.errors import DataError
 
 if TYPE_CHECKING:  # pandas and yaml load only when a command runs, so `mediamix --help` stays quick
     import pandas as pd
 
-console = Console()
+from mediamix.terminal import console  # noqa: E402  (one console for every command)
 
 data_app = typer.Typer(help="Data sets, harmonized fields and rules, sync, touchpoints, conversions and data quality.",
                        no_args_is_help=True)
@@ -54,29 +51,7 @@ def _store(path: Optional[Path]):
     return _ws(path).store
 
 
-def _print(df: pd.DataFrame, title: str | None = None, max_rows: int = 60) -> None:
-    table = Table(title=title)
-    for column in df.columns:
-        table.add_column(str(column))
-    for row in df.head(max_rows).itertuples(index=False):
-        table.add_row(*[escape(_cell(v)) for v in row])
-    console.print(table)
-    if len(df) > max_rows:
-        console.print(f"… {len(df) - max_rows} more rows")
-
-
-def _cell(value) -> str:
-    import pandas as pd
-
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat() if value == value.normalize() else value.isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(map(str, value))
-    return str(value)
+from mediamix.terminal import print_frame as _print  # noqa: E402
 
 
 def _notes(notices) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import warnings
 
 import arviz as az
-import numpy as np
 import pandas as pd
 from scipy.stats import norm
 

@@ -1,7 +1,6 @@
 """Training: design -> NUTS -> diagnostics -> FittedModel (what the registry and CLI call)."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from mediamix.model.design import WEEKS_PER_YEAR, build_design

@@ -6,7 +6,6 @@ training model is used, draw by draw, so results are exact and reproducible.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
