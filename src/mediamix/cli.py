@@ -228,7 +228,7 @@ def model_duplicate(name: str, new_name: str, workspace: Optional[Path] = Worksp
 
 @model_app.command("edit")
 def model_edit(name: str,
-               set_: list[str] = typer.Option(..., "--set", help="FIELD=VALUE (YAML value), e.g. --set lookback_weeks=6."),
+               set_: list[str] = typer.Option(..., "--set", help="FIELD=VALUE (YAML value), e.g. --set lookback_weeks=6 or --set sampler.draws=500."),
                workspace: Optional[Path] = WorkspaceOpt):
     """Change spec fields; the model goes back to Awaiting training."""
     import yaml
@@ -238,7 +238,14 @@ def model_edit(name: str,
             raise MediamixError(f"--set {item!r}: write FIELD=VALUE")
         key, value = item.split("=", 1)
         changes[key.strip()] = yaml.safe_load(value)
-    _ws(workspace).edit(name, **changes)
+    ws = _ws(workspace)
+    current = ws.spec(name).to_dict()
+    for key in [k for k in changes if "." in k]:  # sampler.draws=200 edits one field of a section
+        section, field = key.split(".", 1)
+        if not isinstance(current.get(section), dict):
+            raise MediamixError(f"--set {key}: '{section}' has no sub-fields; use --set {section}=VALUE")
+        changes.setdefault(section, dict(current[section]))[field] = changes.pop(key)
+    ws.edit(name, **changes)
     console.print(f"updated {name}: {', '.join(changes)}")
 
 
