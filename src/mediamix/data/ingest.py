@@ -70,6 +70,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
             encoding=encoding,
             # semicolon files come from locales that write decimals with a comma
             decimal="," if delimiter == ";" else ".",
+            # Only an empty cell is missing: "n/a" or "null" in a spend column must be reported,
+            # not silently read as NaN.
+            keep_default_na=False, na_values=[""],
         )
     except pd.errors.EmptyDataError:
         raise DataError(f"file {quoted(str(path))} is empty; export the data again") from None
