@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mediamix.attribution.paths import PathTable
+from mediamix.attribution.paths import PathTable, pick_column
 from mediamix.errors import DataError
 
 PERSON_COLUMNS = ("person_id", "person", "user_pseudo_id", "visitor_id", "cookie_id", "client_id",
@@ -191,18 +191,7 @@ def _sort_order(persons, times, conv):
 
 
 def _pick(frame, given, candidates, role, required=True):
-    if given is not None:
-        if given not in frame.columns:
-            raise DataError(f"{role} column '{given}' is not in the event table; columns are {list(frame.columns)}")
-        return given
-    lower = {str(c).strip().lower(): c for c in frame.columns}
-    for name in candidates:
-        if name in lower:
-            return lower[name]
-    if required:
-        raise DataError(f"event table has no {role} column; columns are {list(frame.columns)}; "
-                        f"name one of {list(candidates)} or pass it explicitly")
-    return None
+    return pick_column(frame, given, candidates, role, required, table="event table", hint="pass it explicitly")
 
 
 def _lookback(lookback) -> int:

@@ -227,19 +227,25 @@ def sniff_delimiter(header: str) -> str:
     return best
 
 
-def _pick_column(frame, given, candidates, role, required):
+def pick_column(frame, given, candidates, role, required=True, *, table="path table", hint=None):
+    """The column playing `role`: the one given, else the first of `candidates` (any case).
+    Shared by path tables and event tables so both name a missing column the same way."""
     if given is not None:
         if given not in frame.columns:
-            raise DataError(f"{role} column '{given}' is not in the path table; columns are {list(frame.columns)}")
+            raise DataError(f"{role} column '{given}' is not in the {table}; columns are {list(frame.columns)}")
         return given
     lower = {str(c).strip().lower(): c for c in frame.columns}
     for name in candidates:
         if name in lower:
             return lower[name]
     if required:
-        raise DataError(f"path table has no {role} column; columns are {list(frame.columns)}; "
-                        f"name one of {list(candidates)} or pass {role}='<column>'")
+        raise DataError(f"{table} has no {role} column; columns are {list(frame.columns)}; "
+                        f"name one of {list(candidates)} or {hint or f'pass {role}=<column>'}")
     return None
+
+
+def _pick_column(frame, given, candidates, role, required):
+    return pick_column(frame, given, candidates, role, required, hint=f"pass {role}='<column>'")
 
 
 def _split_path(text: str, row: int, separator: str = ">") -> list[str]:
