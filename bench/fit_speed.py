@@ -15,7 +15,7 @@ process, so nothing is compiled or imported in advance:
 Columns: fit wall seconds (fit_nuts: design arrays, start, trace, compile, sampling, draws to
 InferenceData; imports not included, shown separately), compile seconds (trace + XLA compile
 or cache load), sampling seconds, process CPU seconds of the fit, min bulk ESS over the
-sampled parameters (mediamix.model.mmm.SAMPLED_SITES) and over the model's parameters,
+sampled parameters (mediamix.model.mmm.site_shapes) and over the model's parameters,
 ESS per wall second, divergences, mean leapfrog steps per draw, peak memory (getrusage
 maxrss of the fitting process), max |share error| vs demo_truth.json in percentage points
 (contribution over the training window / revenue over the window, as the recovery test
@@ -53,7 +53,7 @@ def worker(args) -> dict:
     from mediamix.data.simulate import demo_data_dir
     from mediamix.model.design import build_design
     from mediamix.model.fit import fit_nuts
-    from mediamix.model.mmm import DERIVED_SITES, SAMPLED_SITES, media_saturation
+    from mediamix.model.mmm import media_saturation, param_names, site_shapes, split_params
     from mediamix.model.spec import ModelSpec
     import_seconds = time.perf_counter() - started
 
@@ -74,8 +74,9 @@ def worker(args) -> dict:
 
     idata, timings = out.idata, out.timings
     post = idata.posterior
-    ess_sampled = az.ess(idata, var_names=[v for v in SAMPLED_SITES if v in post], method="bulk")
-    ess_model = az.ess(idata, var_names=[v for v in DERIVED_SITES if v in post and post[v].size], method="bulk")
+    sampled_sites, model_params = list(site_shapes(out.statics)), param_names(out.statics)
+    ess_sampled = az.ess(idata, var_names=[v for v in sampled_sites if v in post], method="bulk")
+    ess_model = az.ess(idata, var_names=[v for v in model_params if v in post and post[v].size], method="bulk")
     min_sampled = min(float(ess_sampled[v].min()) for v in ess_sampled.data_vars)
     worst = min(ess_sampled.data_vars, key=lambda v: float(ess_sampled[v].min()))
     min_model = min(float(ess_model[v].min()) for v in ess_model.data_vars)
@@ -84,8 +85,8 @@ def worker(args) -> dict:
     # Shares as the recovery test computes them: media contribution over the training window
     # divided by the window's revenue, posterior mean; the model's own NumPy equations.
     statics = out.statics.to_numpy()
-    draws = {k: post[k].to_numpy().reshape((-1,) + post[k].shape[2:]) for k in ("decay", "half", "slope", "beta")}
-    sat = media_saturation(statics, draws["decay"], draws["half"], draws["slope"], xp=np)   # (draw, time, channel)
+    draws = {k: post[k].to_numpy().reshape((-1,) + post[k].shape[2:]) for k in model_params if k in post}
+    sat = media_saturation(statics, split_params(statics, draws), xp=np)   # (draw, time, channel)
     window = design.in_training
     contribution = (sat[:, window, :] * draws["beta"][:, None, :]).sum(axis=1) * design.scaling.y_scale
     share = contribution.mean(axis=0) / np.nansum(design.y[window])
@@ -105,7 +106,7 @@ def worker(args) -> dict:
         "warmup_divergences": timings.get("warmup_divergences"),
         "mean_leapfrog_steps": float(stats["n_steps"].mean()), "warmup_leapfrog_steps": timings.get("warmup_steps"),
         "max_rhat": float(max(float(v.max()) for v in az.rhat(idata, var_names=[
-            v for v in SAMPLED_SITES if v in post]).data_vars.values())),
+            v for v in sampled_sites if v in post]).data_vars.values())),
         "peak_mem_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "max_share_error_pp": max(abs(e) for e in errors.values()), "share_error_pp": errors,
         "load_before": load_before, "load_after": os.getloadavg(),

@@ -13,9 +13,9 @@ from mediamix.data.simulate import demo_data_dir
 from mediamix.model import fit as fit_module
 from mediamix.model.design import build_design
 from mediamix.model.fit import chunk_size, fit_nuts, laplace_start, spend_in_fit
-from mediamix.model.mmm import (DERIVED_SITES, INTERCEPT_LOC, INTERCEPT_SD, SAMPLED_SITES, ModelStatics,
-                                components, derived, log_density, mmm_model, pack, predicted_mean, prior_centre,
-                                unpack)
+from mediamix.model.mmm import (INTERCEPT_LOC, INTERCEPT_SD, ModelStatics, components, derived, log_density,
+                                mmm_model, pack, param_names, predicted_mean, prior_centre, prior_residuals,
+                                site_shapes, unpack)
 from mediamix.model.priors import share_priors
 from mediamix.model.spec import ModelSpec
 
@@ -30,7 +30,8 @@ def demo():
     frame = pd.read_csv(demo_data_dir() / "demo_weekly.csv", parse_dates=["date"])
     spec = demo_spec()
     design = build_design(frame, spec)
-    statics = ModelStatics(spec, design, share_priors(spec, spend_in_fit(design)))
+    total = float(np.nansum(design.y[design.in_fit]))
+    statics = ModelStatics(spec, design, share_priors(spec, spend_in_fit(design), total))
     return spec, design, statics
 
 
@@ -74,7 +75,7 @@ def test_numpy_equations_match_jax_for_a_batch_of_draws(demo):
     in_numpy = derived(statics.to_numpy(), unpack(statics, Z), xp=np)
     for i in range(3):
         in_jax = derived(statics, unpack(statics, jnp.asarray(Z[i])))
-        for name in DERIVED_SITES:
+        for name in param_names(statics):
             assert np.asarray(in_numpy[name][i]) == pytest.approx(np.asarray(in_jax[name]), rel=2e-4, abs=1e-6), name
 
 
@@ -89,8 +90,12 @@ def test_prior_predictive_intercept_follows_its_prior(demo):
 def test_laplace_start_is_the_mode(demo):
     _, _, statics = demo
     mode, chol = laplace_start(statics)
-    # The start leaves out the Jacobian term of hill_offset's prior, -sum(slope_log).
-    objective = lambda z: log_density(statics, z) + jnp.sum(unpack(statics, z)["slope_log"])
+    # The start leaves out the priors' log-sd terms (Hill's offset has an sd that grows with the slope).
+
+    def objective(z):
+        u = unpack(statics, z)
+        return log_density(statics, z) + prior_residuals(statics, u, derived(statics, u))[1]
+
     grad = np.asarray(jax.grad(objective)(jnp.asarray(mode)))
     scale = np.sqrt(np.diag(chol @ chol.T))
     # The gradient in posterior-sd units is ~0 at the mode (float32 round-off aside).
@@ -118,7 +123,7 @@ def test_short_fit_carries_what_scoring_reads(demo):
     out = fit_nuts(demo_spec(chains=2, warmup=150, draws=100, seed=2), design, progress=False)
     post = out.idata.posterior
     assert post.sizes["chain"] == 2 and post.sizes["draw"] == 100
-    for name in set(SAMPLED_SITES) | set(DERIVED_SITES):
+    for name in set(site_shapes(out.statics)) | set(param_names(out.statics)):
         assert name in post, name
         assert np.all(np.isfinite(post[name].to_numpy())), name
     assert post["beta"].dims == ("chain", "draw", "channel")
@@ -127,7 +132,7 @@ def test_short_fit_carries_what_scoring_reads(demo):
     assert {"diverging", "n_steps", "energy", "tree_depth"} <= set(stats.data_vars)
     assert out.timings["start"] == "laplace" and out.seconds > 0
     # Stored parameters reproduce the sampled ones through the model's equations.
-    z = pack(out.statics, {k: post[k].to_numpy()[0, 0] for k in SAMPLED_SITES})
+    z = pack(out.statics, {k: post[k].to_numpy()[0, 0] for k in site_shapes(out.statics)})
     again = derived(out.statics, unpack(out.statics, jnp.asarray(z)))
     assert float(again["intercept"]) == pytest.approx(float(post["intercept"][0, 0]), rel=1e-4, abs=1e-5)
     assert np.asarray(again["beta"]) == pytest.approx(post["beta"].to_numpy()[0, 0], rel=1e-4)

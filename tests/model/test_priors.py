@@ -18,7 +18,7 @@ def test_spend_share_centres_and_prior_knowledge_override():
     spec = ModelSpec.from_dict({"name": "m", "data": "d", "conversion": "y", "touchpoints": ["a", "b", "c"],
                                 "media_share_prior": 30,
                                 "priors": [{"touchpoint": "c", "share": 10, "confidence": 90}]})
-    p = share_priors(spec, np.array([300.0, 100.0, 5000.0]))
+    p = share_priors(spec, np.array([300.0, 100.0, 5000.0]), 1000.0)
     # c claims 10% of conversions; a and b split the remaining 20% 3:1 by spend.
     assert expit(p.loc) == pytest.approx([0.15, 0.05, 0.10])
     assert p.scale == pytest.approx([logit_sd_for_confidence(30), logit_sd_for_confidence(30), 0.25])
@@ -30,6 +30,6 @@ def test_spend_share_centres_and_prior_knowledge_override():
 def test_spend_share_off_splits_evenly_with_wide_prior():
     spec = ModelSpec.from_dict({"name": "m", "data": "d", "conversion": "y", "touchpoints": ["a", "b"],
                                 "spend_share": False, "media_share_prior": 40})
-    p = share_priors(spec, np.array([1.0, 99.0]))
+    p = share_priors(spec, np.array([1.0, 99.0]), 1000.0)
     assert expit(p.loc) == pytest.approx([0.2, 0.2])
     assert p.scale == pytest.approx([2.05, 2.05])

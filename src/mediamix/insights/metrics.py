@@ -13,7 +13,7 @@ import pandas as pd
 from mediamix.model.diagnostics import fit_metrics
 from mediamix.model.posterior import FittedModel
 from mediamix.model.predict import component_draws
-from mediamix.model.transforms import geometric_weights, hill
+from mediamix.model.mmm import adstock_weights, saturate, split_params
 
 Q = (0.05, 0.95)
 
@@ -54,20 +54,25 @@ def response_curves(fitted: FittedModel, cd, n_points: int = 41) -> tuple[pd.Dat
     is the constant), its marginal return, the current spend and the break-even spend."""
     d, draws, sc = cd.design, fitted.draws(), fitted.scaling
     revenue = fitted.spec.conversion_kind == "revenue"
+    draws = {k: np.asarray(v, np.float64) for k, v in draws.items()}   # float64 for the finite differences
+    groups = split_params(cd.statics, draws)
+    win = d.in_training
+    grids = np.stack([np.linspace(0.0, max(2.0 * float(d.spend[win, j].max()), 1.0), n_points)
+                      for j in range(len(d.channels))], axis=1)                      # (grid, channel) in currency
+    scale = np.array([sc.spend_scale[ch] for ch in d.channels])
+    x = grids / scale
+    response = lambda xs: saturate(cd.statics, groups, xs, xp=np) * draws["beta"][:, None, :] * sc.y_scale
+    curves = response(x)                                                             # (sample, grid, channel)
+    # Marginal return per unit of currency: central differences of each draw's curve
+    # (every saturation component is smooth for x > 0).
+    h = 1e-4 * np.maximum(x, 1e-3)
+    slopes = (response(x + h) - response(np.maximum(x - h, 0.0))) / ((x + h - np.maximum(x - h, 0.0)) * scale)
     rows, markers = [], []
     for j, ch in enumerate(d.channels):
-        active = d.spend[d.in_training, j]
-        current = float(active.mean())
-        top = max(2.0 * float(active.max()), 1.0)
-        grid = np.linspace(0.0, top, n_points)
-        x = grid / sc.spend_scale[ch]
-        half, slope, beta = draws["half"][:, j:j + 1], draws["slope"][:, j:j + 1], draws["beta"][:, j:j + 1]
-        resp = np.asarray(beta * hill(x[None, :], half, slope)) * sc.y_scale        # (sample, grid)
-        # Marginal return: analytic derivative of the Hill curve, per draw.
-        xs = np.where(x > 0, x, np.nan)[None, :]
-        s = 1.0 / (1.0 + (half / xs) ** slope)
-        dresp = beta * slope * s * (1 - s) / xs * sc.y_scale / sc.spend_scale[ch]
-        dresp = np.where(np.isfinite(dresp), dresp, np.nan)
+        current = float(d.spend[win, j].mean())
+        grid = grids[:, j]
+        resp = curves[:, :, j]
+        dresp = slopes[:, :, j]
         m, lo, hi = _mq(resp)
         marginal = np.full(n_points, np.nan)
         marginal[1:] = np.nanmean(dresp[:, 1:], axis=0)
@@ -88,11 +93,10 @@ def response_curves(fitted: FittedModel, cd, n_points: int = 41) -> tuple[pd.Dat
 
 
 def adstock_table(fitted: FittedModel, cd) -> pd.DataFrame:
-    from mediamix.model.mmm import adstock_limits
     d, draws, sc = cd.design, fitted.draws(), fitted.scaling
-    lags, maxes = adstock_limits(fitted.spec, sc.periods_per_year)
-    w = np.stack([np.asarray(geometric_weights(draws["decay"][s], sc.n_lags, lags, np.minimum(maxes, sc.n_lags)))
-                  for s in range(0, len(draws["decay"]), max(1, len(draws["decay"]) // 400))])  # (sample, lag, channel)
+    every = max(1, len(draws["sigma"]) // 400)                 # at most ~400 draws: a table, not a fit
+    thinned = {k: v[::every] for k, v in draws.items()}
+    w = adstock_weights(cd.statics, split_params(cd.statics, thinned), xp=np)     # (sample, lag, channel)
     rows = []
     for j, ch in enumerate(d.channels):
         m, lo, hi = _mq(w[:, :, j])

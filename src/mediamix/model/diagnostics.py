@@ -12,7 +12,6 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from mediamix.model.mmm import SAMPLED_SITES
 from mediamix.model.spec import DiagnosticThresholds
 
 SUCCESS, TRAINING_ISSUE = "Success", "Training issue"
@@ -59,7 +58,7 @@ class Diagnostics:
 
 
 def _parameter_table(idata: az.InferenceData) -> pd.DataFrame:
-    names = [v for v in SAMPLED_SITES if v in idata.posterior]
+    names = [v for v in idata.posterior.attrs["sampled_sites"].split() if v in idata.posterior]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # arviz warns on 1-chain R-hat; the thresholds handle it
         summary = az.summary(idata, var_names=names, kind="all", hdi_prob=0.9, round_to="none")

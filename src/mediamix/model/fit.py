@@ -51,9 +51,9 @@ from numpyro.infer.hmc import hmc
 from numpyro.infer.util import ParamInfo
 
 from mediamix.model.design import Design
-from mediamix.model.mmm import (DERIVED_SITES, INTERCEPT_LOC, INTERCEPT_SD, SIGMA_LOG_SD, ModelStatics, derived,
-                                hill_offset_loc, hill_offset_sd, log_density, num_params, pack, predicted_mean,
-                                prior_centre, site_shapes, unpack)
+from mediamix.model.mmm import (SIGMA_LOG_SD, ModelStatics, component_param_names, derived, log_density, num_params, pack, param_names,
+                                predicted_mean, prior_centre, prior_residuals, site_dims, site_normals, site_shapes,
+                                unpack)
 from mediamix.model.priors import SharePriors, share_priors
 from mediamix.model.spec import ModelSpec
 
@@ -63,7 +63,7 @@ from mediamix.model.spec import ModelSpec
 COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 SMALL_MODEL_OPTIONS = {**COMPILER_OPTIONS, "xla_backend_optimization_level": 1}
 SMALL_MODEL_ELEMENTS = 100_000      # lag x time x geo x channel cells of the media stack
-CHANNEL_SITES = ("decay_logit", "decay", "hill_offset", "half", "slope_log", "slope", "share_logit", "share", "beta")
+CHANNEL_SITES = ("share_logit", "share", "beta")      # besides the components' parameters
 FACTOR_SITES = ("factor_coef", "factor_raw")
 START_JITTER = 0.5       # sd of the chains' starting points around the mode, in posterior sds
 _UNKNOWN_ENERGY = 1e30   # starting potential energy: above any reachable one (see above)
@@ -129,28 +129,25 @@ def laplace_start(statics: ModelStatics, max_iter: int = 50) -> tuple[np.ndarray
     """(mode, chol): the posterior mode of the flat parameters and the Cholesky factor of a
     Gauss-Newton covariance there. Penalised least squares (likelihood + Normal priors +
     the intercept prior) by Levenberg-Marquardt with central-difference Jacobians of the
-    model's NumPy equations; sigma is profiled out (and the Jacobian term of hill_offset's
-    prior left out: this is a starting point, not the answer). Raises FloatingPointError."""
+    model's NumPy equations; sigma is profiled out (and the log-sd terms of priors whose sd
+    depends on another parameter left out: this is a starting point, not the answer).
+    Raises FloatingPointError."""
     st = statics.to_numpy()
     D, i_sigma = num_params(st), _site_offset(st, "sigma_log")
     free = np.array([i for i in range(D) if i != i_sigma])
     w = st.fit_weight.astype(np.float64)
     sw, y, n = np.sqrt(w), st.y_scaled.astype(np.float64), max(float(w.sum()), 1.0)
-    prior_w = np.sqrt(st.prior_weight.astype(np.float64))
-    prior_w[i_sigma] = 0.0                       # sigma_log is handled in closed form
-    loc, scale = st.prior_loc.astype(np.float64), st.prior_scale.astype(np.float64)
 
     def data_residuals(Z):
         p = derived(st, unpack(st, Z), xp=np, with_saturation=True)
-        return sw * (y - predicted_mean(st, p, p["_sat"], xp=np)), p["intercept"]
+        return sw * (y - predicted_mean(st, p, p["_sat"], xp=np)), p
 
     def residuals(Z, sigma):
-        data, intercept = data_residuals(Z)
+        data, p = data_residuals(Z)
         u = unpack(st, Z)
-        slope = np.exp(u["slope_log"])
-        return np.concatenate([data / sigma, prior_w * (Z - loc) / scale,
-                               ((intercept - INTERCEPT_LOC) / INTERCEPT_SD)[..., None],
-                               (u["hill_offset"] - hill_offset_loc(slope)) / hill_offset_sd(slope)], axis=-1)
+        prior, _ = prior_residuals(st, u, p, xp=np)
+        prior.pop("sigma_log")                   # sigma_log is handled in closed form
+        return np.concatenate([data / sigma] + [np.reshape(r, Z.shape[:-1] + (-1,)) for r in prior.values()], axis=-1)
 
     def jacobian(z, sigma, h=1e-4):
         E = np.zeros((len(free), D))
@@ -208,8 +205,10 @@ def sampler_start(statics: ModelStatics) -> tuple[np.ndarray, np.ndarray, str]:
             return (*laplace_start(statics), "laplace")
     except (FloatingPointError, np.linalg.LinAlgError, ValueError):
         st = statics.to_numpy()
-        scale = np.where(st.prior_weight > 0, st.prior_scale, 0.05).astype(np.float32)
-        return pack(st, prior_centre(st)), np.diag(scale), "prior"
+        start = prior_centre(st)
+        sds = {k: np.broadcast_to(sd, np.shape(start[k])) for k, (_, sd) in site_normals(st, start, np).items()}
+        scale = pack(st, {**sds, "level": np.float32(0.05)})
+        return pack(st, start), np.diag(scale), "prior"
 
 
 # ---- the compiled program ---------------------------------------------------------------------
@@ -399,7 +398,7 @@ def _progress_bar(total: int, chains: int):
 
 def fit_nuts(spec: ModelSpec, design: Design, *, progress: bool = True) -> FitOutput:
     started = time.perf_counter()
-    priors = share_priors(spec, spend_in_fit(design))
+    priors = share_priors(spec, spend_in_fit(design), float(np.nansum(design.y[design.in_fit])))
     statics = ModelStatics(spec, design, priors)
     s = spec.sampler
     cfg = NutsConfig(chains=s.chains, warmup=s.warmup, draws=s.draws, target_accept=float(s.target_accept),
@@ -408,18 +407,20 @@ def fit_nuts(spec: ModelSpec, design: Design, *, progress: bool = True) -> FitOu
     t0 = time.perf_counter()
     sampled = unpack(statics, out["z"])
     params = derived(statics.to_numpy(), sampled, xp=np)
-    posterior = {**sampled, **{k: params[k] for k in DERIVED_SITES if k not in sampled}}
+    posterior = {**sampled, **{k: params[k] for k in param_names(statics) if k not in sampled}}
     if not statics.has_trend:
         posterior.pop("trend_coef", None)
     if not statics.n_season:
         posterior.pop("season", None)
     posterior = {k: np.asarray(v, np.float32) for k, v in posterior.items()}
-    dims = {name: ["channel"] for name in CHANNEL_SITES}
+    dims, coords = site_dims(statics, design.channels)
+    dims.update({name: ["channel"] for name in CHANNEL_SITES + component_param_names(statics)})
     dims.update({name: ["factor"] for name in FACTOR_SITES})
-    coords = {"channel": design.channels, "factor": design.factor_names}
+    coords.update({"channel": design.channels, "factor": design.factor_names})
     stats = {"diverging": out["diverging"], "n_steps": out["n_steps"], "energy": out["energy"], "lp": out["lp"],
              "tree_depth": np.floor(np.log2(np.maximum(out["n_steps"], 1))).astype(int) + 1}
     idata = az.from_dict(posterior=posterior, sample_stats=stats, coords=coords, dims=dims)
+    idata.posterior.attrs["sampled_sites"] = " ".join(sampled)   # what diagnostics judge
     seconds = time.perf_counter() - started
     timings.update(seconds=seconds, postprocess_seconds=time.perf_counter() - t0, chain_method=chain_method(s.chains))
     return FitOutput(idata=idata, statics=statics, priors=priors, seconds=seconds, timings=timings)

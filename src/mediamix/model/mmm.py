@@ -3,17 +3,16 @@
 Model, with the target scaled to mean 1 over the training window:
 
     y_t = intercept + trend_coef * trend_t + fourier_t . season + factors_t . factor_coef
-          + sum_c beta_c * hill(adstock(spend_c)_t; half_c, slope_c) + noise_t,
+          + sum_c beta_c * saturation_c(adstock_c(spend_c)_t) + noise_t,
     noise_t ~ Normal(0, sigma), over the fitting window only (the holdout is not in the likelihood).
 
 Priors. Every sampled quantity is an unbounded real with a Normal prior (the sampler needs
 no constraining transforms); the model's parameters are deterministic functions of them:
 
-    decay_c   = lo_c + (hi_c - lo_c) * sigmoid(decay_logit_c),  decay_logit_c ~ N(0, 1.2)
-                (lo, hi from the channel's min/max lookback, see `decay_bounds`)
-    half_c    = exp(half_log_c),   half_log_c ~ N(0.3, 0.6); spend is scaled by the channel's
-                mean active spend, so half = 1 means "half-saturated in a typical active week"
-    slope_c   = exp(slope_log_c),  slope_log_c ~ N(0.15, 0.25)
+    adstock_c and saturation_c are the components the channel's spec names (components/,
+                geometric + Hill by default), each with its own sites and default priors;
+                spend is scaled by the channel's mean active spend, so saturation parameters
+                read "in a typical active week"
     share_c   = sigmoid(share_logit_c), share_logit_c ~ N(loc_c, scale_c) from priors.py
     beta_c    = share_c * sum_fit(y) / sum_fit(hill_c): the channel's contribution over the
                 fitting window is exactly share_c of the conversions
@@ -37,15 +36,7 @@ intercept alone trades off against every share and the trend along curved ridges
 demo set, sampling the intercept took ~100 leapfrog steps per draw with a dense mass matrix
 (step size 0.04, a few divergences per run); sampling `level` takes ~15 (step size 0.25, none).
 
-Likewise the half-saturation is not sampled as log(half) but as
-
-    hill_offset_c = slope_c * log(half_c),   so hill = sigmoid(slope * log(x) - hill_offset),
-
-whose prior given the slope is Normal(slope * loc, slope * sd) with (loc, sd) the log(half)
-prior above: exactly that prior after the change of variables (Jacobian 1/slope). Where
-saturation is partly identified, log(half) and the slope lie on a curved ridge (their product
-is what the data see); in these coordinates it is close to straight. Halves the steps per
-draw and doubles the ESS of the worst parameter on case B16.
+Likewise Hill's half-saturation is sampled as slope * log(half) (components/hill.py).
 
 `fit.py` adds one more affine change of variables (the Laplace whitening); none of these
 changes the posterior.
@@ -54,9 +45,10 @@ One source of truth: `derived` maps sampled values to the model's parameters, `c
 (what scoring applies to posterior draws) and `predicted_mean` (its sum, as matrix-vector
 products) give the mean; `log_density` (what the sampler evaluates, over one flat vector)
 and `mmm_model` (the same density as a NumPyro model, for NumPyro tools) are both built from
-them and from one prior table, `site_priors`. A test checks that the two densities agree.
-Posterior names kept for scoring: decay, half, slope, beta, intercept, trend_coef, season,
-factor_coef, sigma (plus share).
+them and from one prior table, `site_normals`. A test checks that the two densities agree.
+Posterior names kept for scoring: the components' parameters (decay, half, slope, ... per
+channel, NaN where a channel's component has no such parameter), share, beta, intercept,
+trend_coef, season, factor_coef, sigma.
 """
 from __future__ import annotations
 
@@ -66,26 +58,17 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 
+from mediamix.model.components import ADSTOCKS, SATURATIONS
 from mediamix.model.design import Design, factor_impacts, periods_for_weeks
 from mediamix.model.priors import SharePriors
 from mediamix.model.spec import ModelSpec
-from mediamix.model.transforms import apply_adstock, hill, lag_layout, sigmoid, weights_from_layout
+from mediamix.model.transforms import apply_adstock, lag_layout, sigmoid
 
-# Sampled (unconstrained) sites, in the order of the flat parameter vector.
-SAMPLED_SITES = ("decay_logit", "hill_offset", "slope_log", "share_logit", "level", "trend_coef", "season",
-                 "factor_raw", "sigma_log")
-# The model's parameters, derived from the sampled sites, which every posterior carries.
-DERIVED_SITES = ("decay", "half", "slope", "share", "beta", "intercept", "trend_coef", "season", "factor_coef",
-                 "sigma")
+# The model's own sampled sites, after the components' sites in the flat parameter vector.
+MODEL_SITES = ("share_logit", "level", "trend_coef", "season", "factor_raw", "sigma_log")
+# The model's parameters besides the components', which every posterior carries.
+MODEL_PARAMS = ("share", "beta", "intercept", "trend_coef", "season", "factor_coef", "sigma")
 
-DECAY_LOGIT_SD = 1.2
-# Saturation priors, chosen on the project's recovery suite (see README, "Priors"): for a
-# channel that is always on, the data fix its marginal return but not how much of its level
-# belongs to the intercept, so these centres decide that split. Half-saturation at ~1.35x a
-# typical active week's spend, slope ~1.16 (mildly S-shaped), recover linear truths (cases
-# B01-B16) and strongly saturated ones (PyMC-Marketing's example) alike.
-HALF_LOG_LOC, HALF_LOG_SD = 0.3, 0.6
-SLOPE_LOG_LOC, SLOPE_LOG_SD = 0.15, 0.25
 INTERCEPT_LOC, INTERCEPT_SD = 0.7, 0.5
 TREND_SD, SEASON_SD = 0.5, 0.25
 SIGNED_FACTOR_LOC, AUTO_FACTOR_SCALE = -2.0, 0.25
@@ -115,16 +98,30 @@ def adstock_limits(spec: ModelSpec, periods_per_year: float) -> tuple[np.ndarray
     return np.array(lags, dtype=np.float32), np.array(maxes, dtype=np.float32)
 
 
-_STATIC = ("n_lags", "n_factors", "n_channels", "n_season", "has_trend")
+def _groups(kinds: list[str]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """Channels grouped by component, in order of first use: ((kind, channel indices), ...)."""
+    order = list(dict.fromkeys(kinds))
+    return tuple((k, tuple(j for j, x in enumerate(kinds) if x == k)) for k in order)
+
+
+def _inverse_order(groups) -> tuple[int, ...] | None:
+    """Index that puts group-ordered channels back in spec order (None: already in order)."""
+    order = [j for _, idx in groups for j in idx]
+    return None if order == sorted(order) else tuple(int(i) for i in np.argsort(order))
+
+
+_STATIC = ("n_lags", "n_factors", "n_channels", "n_season", "has_trend", "adstock_groups", "saturation_groups",
+           "adstock_inverse", "saturation_inverse")
 
 
 @jax.tree_util.register_pytree_node_class
 class ModelStatics:
     """Everything fixed for one model: arrays, masks, prior constants. Built once per fit/score.
 
-    A JAX pytree whose leaves are the arrays (sizes are static), so a compiled sampler takes
-    the data as arguments and serves every data set of the same shape. Built from NumPy and
-    placed on the device without compiling anything; `to_numpy()` gives a NumPy copy.
+    A JAX pytree whose leaves are the arrays (sizes and the channels' component groups are
+    static), so a compiled sampler takes the data as arguments and serves every data set of
+    the same shape. Built from NumPy and placed on the device without compiling anything;
+    `to_numpy()` gives a NumPy copy.
     """
 
     def __init__(self, spec: ModelSpec, design: Design, priors: SharePriors):
@@ -133,10 +130,29 @@ class ModelStatics:
         self.arrays = {k: np.asarray(v, f32) for k, v in design.arrays().items()}
         self.n_lags = int(design.scaling.n_lags)
         lo, hi = decay_bounds(spec, ppy)
-        self.decay_lo, self.decay_hi = lo.astype(f32), hi.astype(f32)
         lags, maxes = adstock_limits(spec, ppy)
-        self.lags, self.max_lookbacks = lags.astype(f32), np.minimum(maxes, self.n_lags).astype(f32)
-        self.lag_steps, self.lag_active = lag_layout(self.n_lags, len(lags), self.lags, self.max_lookbacks)
+        steps, active = lag_layout(self.n_lags, len(lags), lags, np.minimum(maxes, self.n_lags))
+        tps = spec.touchpoints
+        self.adstock_groups = _groups([tp.adstock.kind for tp in tps])
+        self.saturation_groups = _groups([tp.saturation.kind for tp in tps])
+        self.adstock_inverse = _inverse_order(self.adstock_groups)
+        self.saturation_inverse = _inverse_order(self.saturation_groups)
+        # Per group: the channels' lag layout and decay range (adstock), and every knob's
+        # (loc, sd) per channel, the component's default unless the spec overrides it.
+        self.group_ctx, self.group_knobs = {}, {}
+        for role, groups, table in (("adstock", self.adstock_groups, ADSTOCKS),
+                                    ("saturation", self.saturation_groups, SATURATIONS)):
+            for kind, idx in groups:
+                ix = list(idx)
+                overrides = [getattr(tps[j], role).prior_overrides() for j in ix]
+                self.group_knobs[kind] = {
+                    knob: (np.array([o.get(knob, default)[0] for o in overrides], f32),
+                           np.array([o.get(knob, default)[1] for o in overrides], f32))
+                    for knob, default in table[kind].knobs.items()}
+                if role == "adstock":
+                    self.group_ctx[kind] = {"steps": steps[:, ix], "active": active[:, ix],
+                                            "n_active": active[:, ix].sum(axis=0),
+                                            "decay_lo": lo[ix].astype(f32), "decay_hi": hi[ix].astype(f32)}
         self.share_loc = np.asarray(priors.loc, f32)
         self.share_scale = np.asarray(priors.scale, f32)
         impacts = factor_impacts(spec, design.factor_names)
@@ -160,25 +176,12 @@ class ModelStatics:
         self.trend_mean = np.asarray(design.trend[fit].sum() / n_fit, f32)
         self.fourier_mean = (design.fourier[fit].sum(axis=0) / n_fit).astype(f32)
         self.factor_mean = (design.factors[fit].sum(axis=0) / n_fit).astype(f32)
-        # The Normal priors of `site_priors` as flat vectors over the parameter vector, so the
-        # log density evaluates them in one vectorised expression (`level` has weight 0).
-        table = site_priors(self)
-        loc, scale, weight = [], [], []
-        for name, size in site_shapes(self).items():
-            n = max(size, 1)
-            m, sd = table.get(name, (0.0, 1.0))
-            loc.append(np.broadcast_to(np.asarray(m, f32), (n,)))
-            scale.append(np.broadcast_to(np.asarray(sd, f32), (n,)))
-            weight.append(np.full(n, 1.0 if name in table else 0.0, f32))
-        self.prior_loc, self.prior_scale, self.prior_weight = (np.concatenate(v) for v in (loc, scale, weight))
         self._put(jax.device_put)
 
     def _put(self, fn):
         for k, v in list(self.__dict__.items()):
-            if k == "arrays":
-                self.arrays = {a: fn(b) for a, b in v.items()}
-            elif k not in _STATIC:
-                self.__dict__[k] = fn(v)
+            if k not in _STATIC:
+                self.__dict__[k] = jax.tree.map(fn, v)
 
     def to_numpy(self) -> "ModelStatics":
         out = jax.tree.map(np.asarray, self)
@@ -197,13 +200,41 @@ class ModelStatics:
         return obj
 
 
+# ---- the flat parameter vector ---------------------------------------------------------------
+
+def _component_groups(statics: ModelStatics):
+    """(component, kind, channel indices) of every group, adstock groups first."""
+    return [(ADSTOCKS[k], k, idx) for k, idx in statics.adstock_groups] + \
+        [(SATURATIONS[k], k, idx) for k, idx in statics.saturation_groups]
+
+
 def site_shapes(statics: ModelStatics) -> dict[str, int]:
-    """Size of each sampled site in the flat parameter vector (0: a scalar; absent sites omitted)."""
-    C = statics.n_channels
-    sizes = {"decay_logit": C, "hill_offset": C, "slope_log": C, "share_logit": C, "level": 0,
-             "trend_coef": 0 if statics.has_trend else None, "season": statics.n_season or None,
-             "factor_raw": statics.n_factors or None, "sigma_log": 0}
+    """Size of each sampled site in the flat parameter vector (0: a scalar; absent sites omitted).
+    Component sites are named kind_site and sized by the channels using the component."""
+    sizes = {f"{kind}_{site}": len(idx) for comp, kind, idx in _component_groups(statics) for site in comp.sites}
+    sizes.update({"share_logit": statics.n_channels, "level": 0,
+                  "trend_coef": 0 if statics.has_trend else None, "season": statics.n_season or None,
+                  "factor_raw": statics.n_factors or None, "sigma_log": 0})
     return {k: v for k, v in sizes.items() if v is not None}
+
+
+def site_dims(statics: ModelStatics, channels: list[str]) -> tuple[dict, dict]:
+    """ArviZ dims and coords of the sampled component sites (each over its group's channels)."""
+    dims, coords = {}, {}
+    for comp, kind, idx in _component_groups(statics):
+        coords[f"{kind}_channel"] = [channels[j] for j in idx]
+        dims.update({f"{kind}_{site}": [f"{kind}_channel"] for site in comp.sites})
+    return dims, coords
+
+
+def param_names(statics: ModelStatics) -> tuple[str, ...]:
+    """The components' parameter names, then the model's (what `derived` returns)."""
+    names = [p for comp, _, _ in _component_groups(statics) for p in comp.params]
+    return tuple(dict.fromkeys(names)) + MODEL_PARAMS
+
+
+def component_param_names(statics: ModelStatics) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p for comp, _, _ in _component_groups(statics) for p in comp.params))
 
 
 def num_params(statics: ModelStatics) -> int:
@@ -225,48 +256,100 @@ def pack(statics: ModelStatics, sites: dict) -> np.ndarray:
     return np.concatenate([np.atleast_1d(np.asarray(sites[name], np.float32)) for name in site_shapes(statics)])
 
 
-def site_priors(statics: ModelStatics) -> dict[str, tuple]:
-    """(loc, scale) of the fixed Normal prior of every sampled site but two: `level` (flat: its
-    prior is the intercept's, on the derived intercept) and `hill_offset` (Normal given the
-    slope: `hill_offset_loc`, `hill_offset_sd`). The one prior table of the model."""
-    C, f32 = statics.n_channels, np.float32
-    priors = {
-        "decay_logit": (np.zeros(C, f32), np.full(C, DECAY_LOGIT_SD, f32)),
-        "slope_log": (np.full(C, SLOPE_LOG_LOC, f32), np.full(C, SLOPE_LOG_SD, f32)),
-        "share_logit": (statics.share_loc, statics.share_scale),
-        "trend_coef": (0.0, TREND_SD),
-        "season": (np.zeros(statics.n_season, f32), np.full(statics.n_season, SEASON_SD, f32)),
-        "factor_raw": (statics.factor_loc, statics.factor_scale),
-        "sigma_log": (SIGMA_LOG_LOC, SIGMA_LOG_SD),
-    }
-    return {k: v for k, v in priors.items() if k in site_shapes(statics)}
-
-
-def hill_offset_sd(slope):
-    """Prior sd of hill_offset = slope * log(half) given the slope: log(half) ~ N(0.3, 0.6)."""
-    return HALF_LOG_SD * slope
-
-
-def hill_offset_loc(slope):
-    """Prior mean of hill_offset given the slope."""
-    return HALF_LOG_LOC * slope
+def site_normals(statics: ModelStatics, u: dict, xp=jnp) -> dict[str, tuple]:
+    """(loc, sd) of the Normal prior of every sampled site but `level` (flat: its prior is the
+    intercept's, on the derived intercept). Component sites' priors may depend on the sites
+    sampled before them (`u`). The one prior table of the model."""
+    out = {}
+    for comp, kind, _ in _component_groups(statics):
+        knobs, earlier = statics.group_knobs.get(kind, {}), {}
+        for site in comp.sites:
+            out[f"{kind}_{site}"] = comp.site_prior(site, earlier, knobs, xp)
+            if f"{kind}_{site}" not in u:
+                break          # later sites may depend on this one (NumPyro samples in order)
+            earlier[site] = u[f"{kind}_{site}"]
+    out.update({"share_logit": (statics.share_loc, statics.share_scale), "trend_coef": (0.0, TREND_SD),
+                "season": (0.0, SEASON_SD), "factor_raw": (statics.factor_loc, statics.factor_scale),
+                "sigma_log": (SIGMA_LOG_LOC, SIGMA_LOG_SD)})
+    return {k: v for k, v in out.items() if k in site_shapes(statics)}
 
 
 def prior_centre(statics: ModelStatics) -> dict:
     """Unconstrained starting point: prior centres, `level` at the data mean, sigma ~ 0.14."""
-    start = {k: np.asarray(loc, np.float32) for k, (loc, _) in site_priors(statics).items()}
-    start["hill_offset"] = np.full(statics.n_channels, HALF_LOG_LOC * np.exp(SLOPE_LOG_LOC), np.float32)
+    start = {}
+    for comp, kind, idx in _component_groups(statics):
+        knobs = {k: tuple(np.asarray(v) for v in lv) for k, lv in statics.group_knobs.get(kind, {}).items()}
+        start.update({f"{kind}_{s}": np.broadcast_to(v, (len(idx),)).astype(np.float32)
+                      for s, v in comp.start(knobs).items()})
+    sizes = site_shapes(statics)
+    fixed = site_normals(statics, start, np)
+    for name in ("share_logit", "trend_coef", "season", "factor_raw"):
+        if name in sizes:
+            start[name] = np.broadcast_to(np.asarray(fixed[name][0], np.float32), (sizes[name],) if sizes[name] else ())
     start["level"] = np.float32(1.0)
     start["sigma_log"] = np.float32(-2.0)
     return start
 
 
-def media_saturation(statics: ModelStatics, decay, half, slope, media_stack=None, xp=jnp):
+# ---- the equations ---------------------------------------------------------------------------
+
+def _ungroup(pieces: list, inverse, xp):
+    """Concatenate per-group arrays along the channel axis and restore spec channel order."""
+    out = pieces[0] if len(pieces) == 1 else xp.concatenate(pieces, axis=-1)
+    return out if inverse is None else out[..., list(inverse)]
+
+
+def group_params(statics: ModelStatics, u: dict, xp=jnp) -> list[dict]:
+    """Sampled sites -> each group's component parameters (adstock groups, then saturation)."""
+    out = []
+    for comp, kind, _ in _component_groups(statics):
+        sites = {s: u[f"{kind}_{s}"] for s in comp.sites}
+        out.append(comp.derive(sites, statics.group_ctx[kind], xp) if comp.role == "adstock" else comp.derive(sites, xp))
+    return out
+
+
+def split_params(statics: ModelStatics, full: dict) -> list[dict]:
+    """Per-channel parameter arrays (as in a posterior) -> each group's component parameters."""
+    return [{name: full[name][..., list(idx)] for name in comp.params} for comp, _, idx in _component_groups(statics)]
+
+
+def full_params(statics: ModelStatics, groups: list[dict], xp=jnp) -> dict:
+    """Each group's parameters -> per-channel arrays (NaN where a channel's component lacks one)."""
+    out = {}
+    n_ad = len(statics.adstock_groups)
+    for role_groups, params, inverse in (
+            (_component_groups(statics)[:n_ad], groups[:n_ad], statics.adstock_inverse),
+            (_component_groups(statics)[n_ad:], groups[n_ad:], statics.saturation_inverse)):
+        names = dict.fromkeys(n for comp, _, _ in role_groups for n in comp.params)
+        for name in names:
+            batch = next(xp.shape(p[name])[:-1] for p in params if name in p)
+            pieces = [p[name] if name in p else xp.full(batch + (len(idx),), np.nan, np.float32)
+                      for (_, _, idx), p in zip(role_groups, params)]
+            out[name] = _ungroup(pieces, inverse, xp)
+    return out
+
+
+def adstock_weights(statics: ModelStatics, groups: list[dict], xp=jnp):
+    """Carryover weights (..., lag, channel) of every channel."""
+    pieces = [ADSTOCKS[k].weights(p, statics.group_ctx[k], xp)
+              for (k, _), p in zip(statics.adstock_groups, groups)]
+    return _ungroup(pieces, statics.adstock_inverse, xp)
+
+
+def saturate(statics: ModelStatics, groups: list[dict], x, xp=jnp):
+    """Saturation of adstocked spend x (..., time, channel), every channel by its component."""
+    sat_params = groups[len(statics.adstock_groups):]
+    pieces = [SATURATIONS[k].apply(x[..., list(idx)], p, xp)
+              for (k, idx), p in zip(statics.saturation_groups, sat_params)]
+    return _ungroup(pieces, statics.saturation_inverse, xp)
+
+
+def media_saturation(statics: ModelStatics, groups: list[dict], media_stack=None, xp=jnp):
     """Saturated adstocked media (..., time, channel), before multiplying by beta."""
-    weights = weights_from_layout(decay, statics.lag_steps, statics.lag_active, xp)
+    weights = adstock_weights(statics, groups, xp)
     stack = statics.arrays["media_stack"] if media_stack is None else media_stack
     adstocked = apply_adstock(stack, weights, xp)[..., 0, :]
-    return hill(adstocked, half[..., None, :], slope[..., None, :], xp)
+    return saturate(statics, groups, adstocked, xp)
 
 
 def factor_coefficients(statics: ModelStatics, raw, xp=jnp):
@@ -282,11 +365,9 @@ def level_offset(statics: ModelStatics, share, trend_coef, season, factor_coef, 
 
 def derived(statics: ModelStatics, u: dict, xp=jnp, with_saturation: bool = False) -> dict:
     """Sampled sites (each with optional leading draw axes) -> the model's parameters."""
-    decay = statics.decay_lo + (statics.decay_hi - statics.decay_lo) * sigmoid(u["decay_logit"], xp)
-    slope = xp.exp(u["slope_log"])
-    half = xp.exp(u["hill_offset"] / slope)
+    groups = group_params(statics, u, xp)
     share = sigmoid(u["share_logit"], xp)
-    sat = media_saturation(statics, decay, half, slope, xp=xp)
+    sat = media_saturation(statics, groups, xp=xp)
     sat_total = statics.fit_weight @ sat
     # The floor only guards against 0/0 for a channel with (almost) no saturated spend in the
     # window; such a channel's share is then carried by nothing either way.
@@ -297,7 +378,7 @@ def derived(statics: ModelStatics, u: dict, xp=jnp, with_saturation: bool = Fals
     factor_coef = factor_coefficients(statics, u["factor_raw"], xp) if statics.n_factors else \
         xp.zeros(batch + (0,), np.float32)
     intercept = u["level"] - level_offset(statics, share, trend_coef, season, factor_coef, xp)
-    p = {"decay": decay, "half": half, "slope": slope, "share": share, "beta": beta, "intercept": intercept,
+    p = {**full_params(statics, groups, xp), "share": share, "beta": beta, "intercept": intercept,
          "trend_coef": trend_coef, "season": season, "factor_coef": factor_coef, "sigma": xp.exp(u["sigma_log"])}
     if with_saturation:
         p["_sat"] = sat
@@ -319,7 +400,7 @@ def components(statics: ModelStatics, p: dict, sat=None) -> dict:
     `sat` (saturated media, from `media_saturation`) may be passed when already computed.
     """
     if sat is None:
-        sat = media_saturation(statics, p["decay"], p["half"], p["slope"])
+        sat = media_saturation(statics, split_params(statics, p))
     factor = statics.arrays["factors"] * p["factor_coef"][None, :]
     return {"base": baseline(statics, p), "factor": factor, "media": sat * p["beta"][None, :]}
 
@@ -335,17 +416,27 @@ def predicted_mean(statics: ModelStatics, p: dict, sat, xp=jnp):
     return mu + xp.einsum("...tc,...c->...t", sat, p["beta"])
 
 
+def prior_residuals(statics: ModelStatics, u: dict, p: dict, xp=jnp) -> tuple[dict, object]:
+    """Standardised prior residuals per site ((value - loc) / sd, the intercept's included) and
+    the sum of log sds: the log prior is -0.5 * sum(residual^2) - that sum, up to a constant."""
+    res, log_sd = {}, 0.0
+    for name, (loc, sd) in site_normals(statics, u, xp).items():
+        res[name] = (u[name] - loc) / sd
+        log_sd = log_sd + xp.sum(xp.log(xp.broadcast_to(sd, xp.shape(u[name]))))
+    res["intercept"] = (p["intercept"] - INTERCEPT_LOC) / INTERCEPT_SD
+    return res, log_sd
+
+
 def log_density(statics: ModelStatics, z) -> jax.Array:
     """Log posterior density, up to an additive constant, at the flat unconstrained vector z."""
     u = unpack(statics, z)
     p = derived(statics, u, with_saturation=True)
-    prior = jnp.sum(statics.prior_weight * jnp.square((z - statics.prior_loc) / statics.prior_scale))
-    prior = prior + jnp.square((p["intercept"] - INTERCEPT_LOC) / INTERCEPT_SD)
-    prior = prior + jnp.sum(jnp.square((u["hill_offset"] - hill_offset_loc(p["slope"])) / hill_offset_sd(p["slope"])))
+    res, log_sd = prior_residuals(statics, u, p)
+    prior = sum(jnp.sum(jnp.square(r)) for r in res.values())
     resid = statics.y_scaled - predicted_mean(statics, p, p["_sat"])
     sse = statics.fit_weight @ jnp.square(resid)
-    # -log of the sds that depend on parameters: sigma (n_fit times) and 0.6 * slope per channel.
-    return -0.5 * (prior + sse / jnp.square(p["sigma"])) - statics.n_fit * u["sigma_log"] - jnp.sum(u["slope_log"])
+    # -log sigma for each of the n_fit observations
+    return -0.5 * (prior + sse / jnp.square(p["sigma"])) - statics.n_fit * u["sigma_log"] - log_sd
 
 
 class LevelGivenRest(dist.Distribution):
@@ -370,16 +461,15 @@ class LevelGivenRest(dist.Distribution):
 
 
 def mmm_model(statics: ModelStatics):
-    """The density of `log_density` as a NumPyro model (sample sites named as SAMPLED_SITES)."""
-    priors = site_priors(statics)
+    """The density of `log_density` as a NumPyro model (sample sites named as `site_shapes`)."""
     u = {}
     for name, size in site_shapes(statics).items():
-        if name in priors:
-            loc, scale = priors[name]
-            d = dist.Normal(loc, scale)
-            u[name] = numpyro.sample(name, d if size == 0 else d.expand([size]))
-    slope = jnp.exp(u["slope_log"])
-    u["hill_offset"] = numpyro.sample("hill_offset", dist.Normal(hill_offset_loc(slope), hill_offset_sd(slope)))
+        if name == "level":
+            continue
+        d = dist.Normal(*site_normals(statics, u)[name])
+        if size and d.batch_shape != (size,):
+            d = d.expand([size])
+        u[name] = numpyro.sample(name, d)
     share = sigmoid(u["share_logit"])
     zero = jnp.zeros(0)
     offset = level_offset(statics, share, u.get("trend_coef", 0.0), u.get("season", zero), factor_coefficients(
@@ -387,7 +477,7 @@ def mmm_model(statics: ModelStatics):
     u["level"] = numpyro.sample("level", LevelGivenRest(offset))
     p = derived(statics, u, with_saturation=True)
     numpyro.factor("intercept_prior", dist.Normal(INTERCEPT_LOC, INTERCEPT_SD).log_prob(p["intercept"]))
-    for name in DERIVED_SITES:
+    for name in param_names(statics):
         if name not in u:
             numpyro.deterministic(name, p[name])
     numpyro.sample("y", dist.Normal(predicted_mean(statics, p, p["_sat"]), p["sigma"]).mask(statics.fit_mask),

@@ -15,7 +15,7 @@ from mediamix.model.design import Scaling
 from mediamix.model.priors import SharePriors
 from mediamix.model.spec import ModelSpec
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2   # 2: transforms as components (per-component sites)
 
 
 @dataclass

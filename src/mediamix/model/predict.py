@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from mediamix.model.design import Design, build_design
-from mediamix.model.mmm import ModelStatics, media_saturation
+from mediamix.model.mmm import ModelStatics, media_saturation, split_params
 from mediamix.model.posterior import FittedModel
 
 @dataclass
@@ -18,6 +18,7 @@ class ComponentDraws:
     factors: np.ndarray   # (sample, time, factor)
     media: np.ndarray     # (sample, time, channel)
     sigma: np.ndarray     # (sample,) noise sd in target units
+    statics: ModelStatics  # the model's arrays and component groups over the design (NumPy)
 
     @property
     def predicted(self) -> np.ndarray:
@@ -38,7 +39,7 @@ def component_draws(fitted: FittedModel, frame: pd.DataFrame) -> ComponentDraws:
     draws = {k: np.asarray(v, dtype=np.float32) for k, v in fitted.draws().items()}
     n = len(draws["sigma"])
     a = st.arrays
-    sat = media_saturation(st, draws["decay"], draws["half"], draws["slope"], xp=np)        # (sample, time, channel)
+    sat = media_saturation(st, split_params(st, draws), xp=np)        # (sample, time, channel)
     base = draws["intercept"][:, None] + draws.get("trend_coef", np.zeros(n, np.float32))[:, None] * a["trend"][None, :]
     if st.n_season:
         base = base + draws["season"] @ a["fourier"].T
@@ -47,4 +48,4 @@ def component_draws(fitted: FittedModel, frame: pd.DataFrame) -> ComponentDraws:
     media = sat * draws["beta"][:, None, :]
     y = sc.y_scale
     return ComponentDraws(design=design, base=np.asarray(base) * y, factors=np.asarray(factors) * y,
-                          media=np.asarray(media) * y, sigma=draws["sigma"] * y)
+                          media=np.asarray(media) * y, sigma=draws["sigma"] * y, statics=st)

@@ -24,11 +24,11 @@ def prior_check(spec: ModelSpec, frame: pd.DataFrame, *, periods_per_year: float
     """Per channel: prior share of conversions and ROAS (or CPA for counts), 5/50/95 percentiles."""
     design = build_design(frame, spec, periods_per_year=periods_per_year, period_days=period_days)
     spend = spend_in_fit(design)
-    priors = share_priors(spec, spend)
+    total = float(np.nansum(design.y[design.in_fit]))
+    priors = share_priors(spec, spend, total)
     statics = ModelStatics(spec, design, priors)
     samples = Predictive(mmm_model, num_samples=draws)(jax.random.PRNGKey(seed), statics)
     share = np.asarray(samples["share"])                               # (draw, channel)
-    total = float(np.nansum(design.y[design.in_fit]))
     contribution = share * total
     rows = []
     for j, ch in enumerate(design.channels):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,10 @@ IMPACTS = ("auto", "positive", "negative")
 FACTOR_TYPES = ("internal", "external")
 CONVERSION_KINDS = ("revenue", "count")
 RUN_FREQUENCIES = ("manual", "daily", "weekly", "monthly")
+# The three ways to state prior knowledge of a channel, as (value, spread) field pairs.
+PRIOR_FORMS = {"share": ("share", "confidence"), "roi": ("roi", "roi_sd"), "cpa": ("cpa", "cpa_sd")}
+PRIOR_NUMBERS = ("share", "confidence", "roi", "roi_sd", "cpa", "cpa_sd")
+LIFT_REQUIRED = ("touchpoint", "start", "end", "incremental", "standard_error")
 
 
 def _iso(value: Any, where: str) -> str | None:
@@ -64,18 +69,70 @@ def _as_list(value, where: str, example: str) -> list:
     return list(value)
 
 
+def _check_components(tp) -> None:
+    """The touchpoint's adstock and saturation are registered components with known priors."""
+    from mediamix.model.components.base import check_knob_overrides
+    for role, part in (("adstock", tp.adstock), ("saturation", tp.saturation)):
+        where = f"touchpoints[{tp.name}].{role}"
+        if not isinstance(part.kind, str):
+            raise SpecError(f"{where}.kind: {part.kind!r} must be text")
+        try:
+            check_knob_overrides(role, part.kind, {k: (m, s) for k, m, s in part.priors}, where)
+        except SpecError as exc:
+            raise SpecError(str(exc).replace(f"{role}.kind", f"{where}.kind", 1)) from None
+
+
+def _touchpoint_dict(tp) -> dict:
+    out = dataclasses.asdict(tp)
+    for role in ("adstock", "saturation"):
+        out[role]["priors"] = {k: [m, s] for k, m, s in getattr(tp, role).priors}
+    return out
+
+
 def _check_keys(raw: dict, allowed: set[str], where: str) -> None:
     unknown = set(raw) - allowed
     if unknown:
         raise SpecError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
 
 
+def _knob_overrides(raw, where: str) -> tuple:
+    """Spec form {knob: [mean, sd]} -> the frozen form ((knob, mean, sd), ...)."""
+    if raw in (None, {}):
+        return ()
+    if isinstance(raw, tuple) and all(isinstance(k, tuple) for k in raw):
+        return raw
+    if not isinstance(raw, dict):
+        raise SpecError(f"{where}.priors: must be a mapping like {{decay_logit: [0.0, 1.0]}}")
+    out = []
+    for knob, value in raw.items():
+        if not (isinstance(value, (list, tuple)) and len(value) == 2):
+            raise SpecError(f"{where}.priors.{knob}: {value!r} must be [mean, sd], two numbers")
+        out.append((str(knob), *value))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class AdstockSpec:
-    """Per-channel carryover limits, in weeks. Lookback = weeks until the weight falls below 10%."""
+    """Per-channel carryover: the shape (a registered adstock component) and its limits, in
+    weeks. Lookback = weeks until the weight falls below 10% (geometric and delayed decay)."""
     lag: int = 0
     min_lookback: float = 1.0
     max_lookback: float | None = None   # None: the model's lookback window
+    kind: str = "geometric"             # geometric | delayed | weibull_cdf | weibull_pdf
+    priors: tuple = ()                  # ((knob, mean, sd), ...) overriding the component's defaults
+
+    def prior_overrides(self) -> dict:
+        return {k: (float(m), float(s)) for k, m, s in self.priors}
+
+
+@dataclass(frozen=True)
+class SaturationSpec:
+    """Per-channel diminishing returns: a registered saturation component."""
+    kind: str = "hill"                  # hill | logistic | michaelis_menten | none
+    priors: tuple = ()
+
+    def prior_overrides(self) -> dict:
+        return {k: (float(m), float(s)) for k, m, s in self.priors}
 
 
 @dataclass(frozen=True)
@@ -84,6 +141,7 @@ class TouchpointSpec:
     spend: str
     volume: str | None = None
     adstock: AdstockSpec = AdstockSpec()
+    saturation: SaturationSpec = SaturationSpec()
 
 
 @dataclass(frozen=True)
@@ -95,11 +153,97 @@ class FactorSpec:
 
 @dataclass(frozen=True)
 class PriorSpec:
-    """Prior knowledge of one channel's share of total conversions (percent), with a confidence."""
+    """Prior knowledge of one channel's contribution over the fitting window, in exactly one form:
+    share of total conversions (percent) with a confidence; ROI with its spread (revenue models);
+    or CPA with its spread (count models). priors.py turns each into a share prior."""
     touchpoint: str
-    share: float        # percent of total conversions, 0 < share < 100
-    confidence: float   # percent, 0 (no idea) .. 100 (certain)
+    share: float | None = None        # percent of total conversions, 0 < share < 100
+    confidence: float | None = None   # percent, 0 (no idea) .. 100 (certain)
     source: str = "user"  # experiment | previous model | mta | user
+    roi: float | None = None          # (contribution - spend) / spend; 1.5 = 2.5 revenue per 1 spent
+    roi_sd: float | None = None       # its spread (one standard deviation), > 0
+    cpa: float | None = None          # spend per incremental conversion, > 0
+    cpa_sd: float | None = None       # its spread, > 0
+
+    @property
+    def form(self) -> str:
+        """'share', 'roi' or 'cpa' (validation guarantees exactly one)."""
+        return next(f for f, (value, _) in PRIOR_FORMS.items() if getattr(self, value) is not None)
+
+
+@dataclass(frozen=True)
+class LiftTestSpec:
+    """A lift-test result: the channel's measured incremental conversions (or revenue) summed
+    over the periods starting in [start, end], with its standard error. It enters the likelihood."""
+    touchpoint: str
+    start: str                # ISO date
+    end: str                  # ISO date, >= start
+    incremental: float        # in the target's units (revenue or conversions)
+    standard_error: float     # > 0
+    source: str = "experiment"
+
+
+def _check_prior(p: PriorSpec, conversion_kind: str) -> None:
+    """Exactly one form per prior, the one that fits the target, each value in range."""
+    where = f"priors[{p.touchpoint}]"
+    for name in PRIOR_NUMBERS:
+        v = getattr(p, name)
+        if v is not None and not (_is_number(v) and math.isfinite(v)):
+            raise SpecError(f"{where}.{name}: {v!r} must be a number")
+    forms = [f for f, pair in PRIOR_FORMS.items() if any(getattr(p, k) is not None for k in pair)]
+    if not forms:
+        raise SpecError(f"{where}: give share and confidence (%), or roi and roi_sd (revenue models), "
+                        f"or cpa and cpa_sd (count models)")
+    if len(forms) > 1:
+        raise SpecError(f"{where}: give only one of share+confidence, roi+roi_sd or cpa+cpa_sd; got {' and '.join(forms)}")
+    form = forms[0]
+    if form == "roi" and conversion_kind == "count":
+        raise SpecError(f"{where}.roi: an ROI prior needs revenue (conversion_kind: revenue); this model counts "
+                        f"conversions, so use cpa and cpa_sd (spend per incremental conversion)")
+    if form == "cpa" and conversion_kind == "revenue":
+        raise SpecError(f"{where}.cpa: a CPA prior is for counted conversions (conversion_kind: count); this model "
+                        f"measures revenue, so use roi and roi_sd (ROI = (revenue - spend) / spend)")
+    value, spread = PRIOR_FORMS[form]
+    for name in (value, spread):
+        if getattr(p, name) is None:
+            raise SpecError(f"{where}.{name}: missing; {value} and {spread} go together, e.g. "
+                            f"{{touchpoint: {p.touchpoint}, {value}: {_EXAMPLES[value]}, {spread}: {_EXAMPLES[spread]}}}")
+    if form == "share":
+        if not (0 < p.share < 100):
+            raise SpecError(f"{where}.share: {p.share} must be a percent strictly between 0 and 100")
+        if not (0 <= p.confidence <= 100):
+            raise SpecError(f"{where}.confidence: {p.confidence} must be 0-100 (percent)")
+        return
+    # ROI = (revenue - spend) / spend, so ROI <= -1 means the channel brings no revenue at all.
+    if form == "roi" and p.roi <= -1:
+        raise SpecError(f"{where}.roi: {p.roi:g} implies zero or negative revenue (ROI = (revenue - spend) / spend); "
+                        f"it must be > -1")
+    if form == "cpa" and p.cpa <= 0:
+        raise SpecError(f"{where}.cpa: {p.cpa:g} must be > 0 (spend per incremental conversion)")
+    if getattr(p, spread) <= 0:
+        raise SpecError(f"{where}.{spread}: {getattr(p, spread):g} must be > 0 (its spread, one standard deviation)")
+
+
+_EXAMPLES = {"share": 12, "confidence": 70, "roi": 1.5, "roi_sd": 0.4, "cpa": 25, "cpa_sd": 5}
+
+
+def _check_lift_test(lt: LiftTestSpec, i: int, names: list[str]) -> None:
+    where = f"lift_tests[{i}]"
+    if lt.touchpoint not in names:
+        raise SpecError(f"{where}.touchpoint: {lt.touchpoint!r} is not a touchpoint; touchpoints are {names}")
+    start, end = _iso(lt.start, f"{where}.start"), _iso(lt.end, f"{where}.end")
+    if start is None or end is None:
+        raise SpecError(f"{where}: needs start and end (ISO dates)")
+    if start > end:
+        raise SpecError(f"{where}: start {start} is after end {end}")
+    for name in ("incremental", "standard_error"):
+        v = getattr(lt, name)
+        if not (_is_number(v) and math.isfinite(v)):
+            raise SpecError(f"{where}.{name}: {v!r} must be a number (in the target's units)")
+    if lt.standard_error <= 0:
+        raise SpecError(f"{where}.standard_error: {lt.standard_error:g} must be > 0")
+    if not isinstance(lt.source, str):
+        raise SpecError(f"{where}.source: {lt.source!r} must be text, e.g. experiment")
 
 
 @dataclass(frozen=True)
@@ -145,6 +289,7 @@ class ModelSpec:
     holdout_weeks: int = 13
     factors: tuple[FactorSpec, ...] = ()
     priors: tuple[PriorSpec, ...] = ()
+    lift_tests: tuple[LiftTestSpec, ...] = ()
     spend_share: bool = True
     spend_share_confidence: float = 30.0
     media_share_prior: float = 30.0     # expected % of conversions driven by all paid media together
@@ -188,6 +333,7 @@ class ModelSpec:
         if not (1 <= self.lookback_weeks <= 52):
             raise SpecError(f"lookback_weeks: {self.lookback_weeks} is outside 1-52 weeks")
         for tp in self.touchpoints:
+            _check_components(tp)
             a = tp.adstock
             where = f"touchpoints[{tp.name}].adstock"
             if a.lag < 0 or a.lag >= self.lookback_weeks:
@@ -209,15 +355,15 @@ class ModelSpec:
         for p in self.priors:
             if p.touchpoint not in names:
                 raise SpecError(f"priors[{p.touchpoint}]: no touchpoint of that name; touchpoints are {names}")
-            if not (0 < p.share < 100):
-                raise SpecError(f"priors[{p.touchpoint}].share: {p.share} must be a percent strictly between 0 and 100")
-            if not (0 <= p.confidence <= 100):
-                raise SpecError(f"priors[{p.touchpoint}].confidence: {p.confidence} must be 0-100 (percent)")
+            _check_prior(p, self.conversion_kind)
         if len({p.touchpoint for p in self.priors}) != len(self.priors):
             raise SpecError("priors: one entry per touchpoint")
-        total_prior = sum(p.share for p in self.priors)
+        # ROI/CPA priors claim a share too, but only the data can say how much: share_priors checks those.
+        total_prior = sum(p.share for p in self.priors if p.share is not None)
         if total_prior >= 100:
             raise SpecError(f"priors: shares add up to {total_prior}% of conversions; they must leave room for the base")
+        for i, lt in enumerate(self.lift_tests):
+            _check_lift_test(lt, i, names)
         if not (0 <= self.spend_share_confidence <= 100):
             raise SpecError("spend_share_confidence: must be 0-100 (percent)")
         if not (0 < self.media_share_prior < 100):
@@ -271,11 +417,26 @@ class ModelSpec:
                 tp = {"name": tp, "spend": f"{tp}_spend"}
             if not isinstance(tp, dict) or not isinstance(tp.get("name"), str):
                 raise SpecError(f"touchpoints[{i}]: needs at least name and spend")
-            _check_keys(tp, {"name", "spend", "volume", "adstock"}, f"touchpoints[{tp['name']}]")
+            where = f"touchpoints[{tp['name']}]"
+            _check_keys(tp, {"name", "spend", "volume", "adstock", "saturation"}, where)
             ad = tp.get("adstock") or {}
-            _check_keys(ad, {"lag", "min_lookback", "max_lookback"}, f"touchpoints[{tp['name']}].adstock")
+            if isinstance(ad, str):                      # adstock: weibull_pdf
+                ad = {"kind": ad}
+            if not isinstance(ad, dict):
+                raise SpecError(f"{where}.adstock: must be a kind (e.g. geometric) or a mapping of "
+                                f"kind, lag, min_lookback, max_lookback, priors")
+            _check_keys(ad, {"kind", "lag", "min_lookback", "max_lookback", "priors"}, f"{where}.adstock")
+            ad = {**ad, "priors": _knob_overrides(ad.get("priors"), f"{where}.adstock")}
+            sat = tp.get("saturation") or {}
+            if isinstance(sat, str):                     # saturation: logistic
+                sat = {"kind": sat}
+            if not isinstance(sat, dict):
+                raise SpecError(f"{where}.saturation: must be a kind (e.g. hill) or a mapping of kind, priors")
+            _check_keys(sat, {"kind", "priors"}, f"{where}.saturation")
+            sat = {**sat, "priors": _knob_overrides(sat.get("priors"), f"{where}.saturation")}
             tps.append(TouchpointSpec(name=str(tp["name"]), spend=str(tp.get("spend") or f"{tp['name']}_spend"),
-                                      volume=tp.get("volume"), adstock=AdstockSpec(**ad)))
+                                      volume=tp.get("volume"), adstock=AdstockSpec(**ad),
+                                      saturation=SaturationSpec(**sat)))
         raw["touchpoints"] = tuple(tps)
         factors = []
         for f in _as_list(raw.get("factors"), "factors", "[{column: price, impact: negative}]"):
@@ -289,17 +450,38 @@ class ModelSpec:
         priors = []
         for p in _as_list(raw.get("priors"), "priors", "[{touchpoint: tv, share: 12, confidence: 70}]"):
             if not isinstance(p, dict):
-                raise SpecError(f"priors: each entry is {{touchpoint, share, confidence}}, not {p!r}")
-            _check_keys(p, {"touchpoint", "share", "confidence", "source"}, f"priors[{p.get('touchpoint')}]")
-            try:
-                priors.append(PriorSpec(touchpoint=p["touchpoint"], share=float(p["share"]),
-                                        confidence=float(p["confidence"]), source=p.get("source", "user")))
-            except KeyError as missing:
-                raise SpecError(f"priors[{p.get('touchpoint')}]: missing {missing}; give touchpoint, share (%) and confidence (%)") from None
-            except (TypeError, ValueError):
-                raise SpecError(f"priors[{p.get('touchpoint')}]: share and confidence must be numbers (percent), "
-                                f"got share={p.get('share')!r}, confidence={p.get('confidence')!r}") from None
+                raise SpecError(f"priors: each entry is {{touchpoint, share, confidence}}, {{touchpoint, roi, roi_sd}} "
+                                f"or {{touchpoint, cpa, cpa_sd}}, not {p!r}")
+            where = f"priors[{p.get('touchpoint')}]"
+            _check_keys(p, {"touchpoint", "source", *PRIOR_NUMBERS}, where)
+            if p.get("touchpoint") is None:
+                raise SpecError(f"{where}: missing 'touchpoint'; name the channel the prior is about")
+            given = {k: v for k, v in p.items() if v is not None}   # None = not given (to_dict leaves them out)
+            for k in PRIOR_NUMBERS:
+                if k in given:
+                    try:
+                        given[k] = float(given[k])
+                    except (TypeError, ValueError):
+                        raise SpecError(f"{where}.{k}: {p[k]!r}; share, confidence, roi, roi_sd, cpa and cpa_sd "
+                                        f"must be numbers") from None
+            priors.append(PriorSpec(**given))
         raw["priors"] = tuple(priors)
+        lifts = []
+        for i, lt in enumerate(_as_list(raw.get("lift_tests"), "lift_tests",
+                                        "[{touchpoint: tv, start: 2024-03-04, end: 2024-03-31, incremental: 52000, "
+                                        "standard_error: 9000}]")):
+            where = f"lift_tests[{i}]"
+            if not isinstance(lt, dict):
+                raise SpecError(f"{where}: each entry is {{touchpoint, start, end, incremental, standard_error, source}}, "
+                                f"not {lt!r}")
+            _check_keys(lt, {*LIFT_REQUIRED, "source"}, where)
+            missing = [k for k in LIFT_REQUIRED if lt.get(k) is None]
+            if missing:
+                raise SpecError(f"{where}: missing {missing}; give touchpoint, start and end (ISO dates), incremental "
+                                f"(measured over the period, in the target's units) and standard_error")
+            lifts.append(LiftTestSpec(**{**lt, "start": _iso(lt["start"], f"{where}.start"),
+                                         "end": _iso(lt["end"], f"{where}.end")}))
+        raw["lift_tests"] = tuple(lifts)
         tw = raw.get("training", "auto")
         if tw in (None, "auto"):
             raw["training"] = TrainingWindow()
@@ -331,8 +513,11 @@ class ModelSpec:
 
     def to_dict(self) -> dict:
         out = dataclasses.asdict(self)
-        out["touchpoints"] = [dataclasses.asdict(t) for t in self.touchpoints]
+        out["touchpoints"] = [_touchpoint_dict(t) for t in self.touchpoints]
         out["training"] = "auto" if self.training.is_auto else {k: v for k, v in dataclasses.asdict(self.training).items() if v is not None}
+        # Only the fields a prior uses, so a share prior reads as before: {touchpoint, share, confidence, source}.
+        out["priors"] = [{k: v for k, v in dataclasses.asdict(p).items() if v is not None} for p in self.priors]
+        out["lift_tests"] = [dataclasses.asdict(t) for t in self.lift_tests]
         return out
 
     def to_yaml(self) -> str:
