@@ -13,7 +13,7 @@ import pandas as pd
 from mediamix.model.diagnostics import fit_metrics
 from mediamix.model.posterior import FittedModel
 from mediamix.model.predict import component_draws
-from mediamix.model.mmm import adstock_weights, saturate, split_params
+from mediamix.model.mmm import adstock_weights, effect_multiplier, saturate, split_params
 
 Q = (0.05, 0.95)
 
@@ -61,7 +61,11 @@ def response_curves(fitted: FittedModel, cd, n_points: int = 41) -> tuple[pd.Dat
                       for j in range(len(d.channels))], axis=1)                      # (grid, channel) in currency
     scale = np.array([sc.spend_scale[ch] for ch in d.channels])
     x = grids / scale
-    response = lambda xs: saturate(cd.statics, groups, xs, xp=np) * draws["beta"][:, None, :] * sc.y_scale
+    beta = draws["beta"]
+    if cd.statics.varying_channels:
+        # Time-varying effectiveness: the curve at the channel's average effectiveness over the window.
+        beta = beta * effect_multiplier(cd.statics, draws["effect_coef"], xp=np)[:, win, :].mean(axis=1)
+    response = lambda xs: saturate(cd.statics, groups, xs, xp=np) * beta[:, None, :] * sc.y_scale
     curves = response(x)                                                             # (sample, grid, channel)
     # Marginal return per unit of currency: central differences of each draw's curve
     # (every saturation component is smooth for x > 0).

@@ -52,6 +52,8 @@ class Design:
     trend: np.ndarray                        # (time,)
     fourier: np.ndarray                      # (time, 2*order)
     factors: np.ndarray                      # (time, factor) standardised
+    trend_basis: np.ndarray                  # (time, knot) cubic B-splines of a smooth trend (trend: spline)
+    effect_basis: np.ndarray                 # (time, knot) B-splines of time-varying channel effects
     y: np.ndarray                            # (time,) raw target, NaN where absent
     in_training: np.ndarray                  # (time,) bool
     in_fit: np.ndarray                       # (time,) bool: training minus holdout
@@ -70,6 +72,8 @@ class Design:
             "trend": self.trend.astype(np.float32),
             "fourier": self.fourier.astype(np.float32),
             "factors": self.factors.astype(np.float32),
+            "trend_basis": self.trend_basis.astype(np.float32),
+            "effect_basis": self.effect_basis.astype(np.float32),
         }
 
 
@@ -90,6 +94,22 @@ def training_window(dates: pd.DatetimeIndex, spec: ModelSpec,
         raise SpecError(f"training: window {start.date()}..{end.date()} does not overlap the data "
                         f"({first.date()}..{last.date()})")
     return max(first, start), min(last, end)
+
+
+def spline_basis(dates: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp, knot_weeks: float) -> np.ndarray:
+    """Cubic B-splines over the training window with a knot every `knot_weeks`: (time, basis).
+
+    The functions sum to 1 at every date, so the coefficients read as levels at the knots.
+    Dates outside the window take the value at its nearer edge: a smooth trend is held flat
+    beyond what the data saw instead of being extrapolated.
+    """
+    span = max((end - start).days / 7.0, 1e-9)
+    n_inner = max(int(np.ceil(span / knot_weeks)), 1)
+    inner = np.linspace(0.0, span, n_inner + 1)
+    knots = np.concatenate([[inner[0]] * 3, inner, [inner[-1]] * 3])
+    x = np.clip((dates - start).days.to_numpy() / 7.0, 0.0, span)
+    from scipy.interpolate import BSpline
+    return BSpline.design_matrix(x, knots, 3).toarray()
 
 
 def _fourier(dates: pd.DatetimeIndex, order: int, period_days: float) -> np.ndarray:
@@ -206,8 +226,13 @@ def build_design(frame: pd.DataFrame, spec: ModelSpec, *, periods_per_year: floa
     factors = np.column_stack([(factor_values[n] - scaling.factor_center[n]) / scaling.factor_scale[n]
                                if n in factor_values else np.zeros(len(dates)) for n in names]) if names \
         else np.zeros((len(dates), 0))
+    trend_basis = spline_basis(dates, start, end, spec.trend_knot_weeks) if spec.trend == "spline" \
+        else np.zeros((len(dates), 0))
+    effect_basis = spline_basis(dates, start, end, spec.effect_knot_weeks) \
+        if any(t.time_varying for t in spec.touchpoints) else np.zeros((len(dates), 0))
     return Design(dates=dates, channels=channels, factor_names=names, spend=spend, volume=volume,
                   media_stack=media_stack, trend=trend, fourier=fourier, factors=np.nan_to_num(factors), y=y,
+                  trend_basis=trend_basis, effect_basis=effect_basis,
                   in_training=in_training, in_fit=in_fit, in_holdout=in_holdout, scaling=scaling, notices=notices)
 
 

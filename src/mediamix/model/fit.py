@@ -51,7 +51,7 @@ from numpyro.infer.hmc import hmc
 from numpyro.infer.util import ParamInfo
 
 from mediamix.model.design import Design
-from mediamix.model.mmm import (SIGMA_LOG_SD, ModelStatics, component_param_names, derived, log_density, num_params, pack, param_names,
+from mediamix.model.mmm import (SIGMA_LOG_SD, ModelStatics, component_param_names, derived, lift_residuals, log_density, num_params, pack, param_names,
                                 predicted_mean, prior_centre, prior_residuals, site_dims, site_normals, site_shapes,
                                 unpack)
 from mediamix.model.priors import SharePriors, share_priors
@@ -140,6 +140,7 @@ def laplace_start(statics: ModelStatics, max_iter: int = 50) -> tuple[np.ndarray
 
     def data_residuals(Z):
         p = derived(st, unpack(st, Z), xp=np, with_saturation=True)
+
         return sw * (y - predicted_mean(st, p, p["_sat"], xp=np)), p
 
     def residuals(Z, sigma):
@@ -147,6 +148,7 @@ def laplace_start(statics: ModelStatics, max_iter: int = 50) -> tuple[np.ndarray
         u = unpack(st, Z)
         prior, _ = prior_residuals(st, u, p, xp=np)
         prior.pop("sigma_log")                   # sigma_log is handled in closed form
+        prior["lift_tests"] = lift_residuals(st, p, xp=np)
         return np.concatenate([data / sigma] + [np.reshape(r, Z.shape[:-1] + (-1,)) for r in prior.values()], axis=-1)
 
     def jacobian(z, sigma, h=1e-4):
@@ -416,6 +418,7 @@ def fit_nuts(spec: ModelSpec, design: Design, *, progress: bool = True) -> FitOu
     dims, coords = site_dims(statics, design.channels)
     dims.update({name: ["channel"] for name in CHANNEL_SITES + component_param_names(statics)})
     dims.update({name: ["factor"] for name in FACTOR_SITES})
+    dims.update({"trend_spline": ["trend_knot"], "effect_coef": ["channel", "effect_knot"]})
     coords.update({"channel": design.channels, "factor": design.factor_names})
     stats = {"diverging": out["diverging"], "n_steps": out["n_steps"], "energy": out["energy"], "lp": out["lp"],
              "tree_depth": np.floor(np.log2(np.maximum(out["n_steps"], 1))).astype(int) + 1}

@@ -2,8 +2,8 @@
 
 Model, with the target scaled to mean 1 over the training window:
 
-    y_t = intercept + trend_coef * trend_t + fourier_t . season + factors_t . factor_coef
-          + sum_c beta_c * saturation_c(adstock_c(spend_c)_t) + noise_t,
+    y_t = intercept + trend_coef * trend_t + B_t . trend_spline + fourier_t . season + factors_t . factor_coef
+          + sum_c beta_c * m_ct * saturation_c(adstock_c(spend_c)_t) + noise_t,
     noise_t ~ Normal(0, sigma), over the fitting window only (the holdout is not in the likelihood).
 
 Priors. Every sampled quantity is an unbounded real with a Normal prior (the sampler needs
@@ -17,6 +17,12 @@ no constraining transforms); the model's parameters are deterministic functions 
     beta_c    = share_c * sum_fit(y) / sum_fit(hill_c): the channel's contribution over the
                 fitting window is exactly share_c of the conversions
     intercept ~ N(0.7, 0.5), trend_coef ~ N(0, 0.5), season_k ~ N(0, 0.25)
+    trend_spline (trend: spline): cubic B-splines B_t over the training window, knot values a
+              random walk from 0 with step sd tau ~ LogNormal(log 0.05, 0.7)
+    m_ct      time-varying effectiveness (touchpoints[].time_varying): exp(B_t . effect_c), the
+              same random walk over knots with step sd ~ LogNormal(log 0.15, 0.5); 1 otherwise
+    lift tests: each adds a Normal likelihood term on the channel's contribution summed over
+              the test's periods (calibration.py)
     factors   signed impact: coef = sign * exp(raw), raw ~ N(-2, 1) (|coef| ~ 0.14 per sd);
               auto impact: coef = 0.25 * raw, raw ~ N(0, 1)
     sigma     = exp(sigma_log), sigma_log ~ N(-3, 1.5)
@@ -58,6 +64,7 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 
+from mediamix.model.calibration import lift_arrays, lift_log_likelihood
 from mediamix.model.components import ADSTOCKS, SATURATIONS
 from mediamix.model.design import Design, factor_impacts, periods_for_weeks
 from mediamix.model.priors import SharePriors
@@ -71,6 +78,10 @@ MODEL_PARAMS = ("share", "beta", "intercept", "trend_coef", "season", "factor_co
 
 INTERCEPT_LOC, INTERCEPT_SD = 0.7, 0.5
 TREND_SD, SEASON_SD = 0.5, 0.25
+# Smooth drifts as random walks over spline knots: a spline trend's level moves ~5% of the mean
+# target per knot, a time-varying channel's effectiveness ~15% per knot (log scale), a priori.
+TREND_TAU_LOG_LOC, TREND_TAU_LOG_SD = float(np.log(0.05)), 0.7
+EFFECT_TAU_LOG_LOC, EFFECT_TAU_LOG_SD = float(np.log(0.15)), 0.5
 SIGNED_FACTOR_LOC, AUTO_FACTOR_SCALE = -2.0, 0.25
 SIGMA_LOG_LOC, SIGMA_LOG_SD = -3.0, 1.5
 
@@ -111,7 +122,7 @@ def _inverse_order(groups) -> tuple[int, ...] | None:
 
 
 _STATIC = ("n_lags", "n_factors", "n_channels", "n_season", "has_trend", "adstock_groups", "saturation_groups",
-           "adstock_inverse", "saturation_inverse")
+           "adstock_inverse", "saturation_inverse", "n_trend_knots", "n_effect_knots", "varying_channels")
 
 
 @jax.tree_util.register_pytree_node_class
@@ -124,7 +135,9 @@ class ModelStatics:
     `to_numpy()` gives a NumPy copy.
     """
 
-    def __init__(self, spec: ModelSpec, design: Design, priors: SharePriors):
+    def __init__(self, spec: ModelSpec, design: Design, priors: SharePriors, *, training: bool = True):
+        """training=False (scoring, insights): the lift tests are left out, since they belong to
+        the training data and need not fall in the range being scored."""
         f32 = np.float32
         ppy = design.scaling.periods_per_year
         self.arrays = {k: np.asarray(v, f32) for k, v in design.arrays().items()}
@@ -164,6 +177,11 @@ class ModelStatics:
         self.n_channels = len(design.channels)
         self.n_season = int(design.fourier.shape[1])
         self.has_trend = spec.trend == "linear"
+        self.n_trend_knots = int(design.trend_basis.shape[1])
+        self.n_effect_knots = int(design.effect_basis.shape[1])
+        self.varying_channels = tuple(j for j, tp in enumerate(tps) if tp.time_varying)
+        # (channel, varying channel) 0/1: puts the varying channels' effect curves in place.
+        self.varying_onehot = np.eye(self.n_channels, dtype=f32)[:, list(self.varying_channels)]
         fit = np.asarray(design.in_fit, bool)
         self.fit_mask = fit
         self.fit_weight = fit.astype(f32)
@@ -176,6 +194,9 @@ class ModelStatics:
         self.trend_mean = np.asarray(design.trend[fit].sum() / n_fit, f32)
         self.fourier_mean = (design.fourier[fit].sum(axis=0) / n_fit).astype(f32)
         self.factor_mean = (design.factors[fit].sum(axis=0) / n_fit).astype(f32)
+        self.trend_basis_mean = (design.trend_basis[fit].sum(axis=0) / n_fit).astype(f32)
+        # lift tests: window, onehot, obs, se
+        self.lift = lift_arrays(spec if training else spec.replace(lift_tests=()), design)
         self._put(jax.device_put)
 
     def _put(self, fn):
@@ -212,9 +233,13 @@ def site_shapes(statics: ModelStatics) -> dict[str, int]:
     """Size of each sampled site in the flat parameter vector (0: a scalar; absent sites omitted).
     Component sites are named kind_site and sized by the channels using the component."""
     sizes = {f"{kind}_{site}": len(idx) for comp, kind, idx in _component_groups(statics) for site in comp.sites}
+    n_varying, spline = len(statics.varying_channels), statics.n_trend_knots > 0
     sizes.update({"share_logit": statics.n_channels, "level": 0,
                   "trend_coef": 0 if statics.has_trend else None, "season": statics.n_season or None,
-                  "factor_raw": statics.n_factors or None, "sigma_log": 0})
+                  "factor_raw": statics.n_factors or None,
+                  "trend_eps": statics.n_trend_knots - 1 if spline else None, "trend_tau_log": 0 if spline else None,
+                  "effect_eps": n_varying * (statics.n_effect_knots - 1) if n_varying else None,
+                  "effect_tau_log": n_varying or None, "sigma_log": 0})
     return {k: v for k, v in sizes.items() if v is not None}
 
 
@@ -230,7 +255,9 @@ def site_dims(statics: ModelStatics, channels: list[str]) -> tuple[dict, dict]:
 def param_names(statics: ModelStatics) -> tuple[str, ...]:
     """The components' parameter names, then the model's (what `derived` returns)."""
     names = [p for comp, _, _ in _component_groups(statics) for p in comp.params]
-    return tuple(dict.fromkeys(names)) + MODEL_PARAMS
+    optional = (("trend_spline",) if statics.n_trend_knots else ()) + \
+        (("effect_coef",) if statics.varying_channels else ())
+    return tuple(dict.fromkeys(names)) + MODEL_PARAMS + optional
 
 
 def component_param_names(statics: ModelStatics) -> tuple[str, ...]:
@@ -270,6 +297,8 @@ def site_normals(statics: ModelStatics, u: dict, xp=jnp) -> dict[str, tuple]:
             earlier[site] = u[f"{kind}_{site}"]
     out.update({"share_logit": (statics.share_loc, statics.share_scale), "trend_coef": (0.0, TREND_SD),
                 "season": (0.0, SEASON_SD), "factor_raw": (statics.factor_loc, statics.factor_scale),
+                "trend_eps": (0.0, 1.0), "trend_tau_log": (TREND_TAU_LOG_LOC, TREND_TAU_LOG_SD),
+                "effect_eps": (0.0, 1.0), "effect_tau_log": (EFFECT_TAU_LOG_LOC, EFFECT_TAU_LOG_SD),
                 "sigma_log": (SIGMA_LOG_LOC, SIGMA_LOG_SD)})
     return {k: v for k, v in out.items() if k in site_shapes(statics)}
 
@@ -283,7 +312,8 @@ def prior_centre(statics: ModelStatics) -> dict:
                       for s, v in comp.start(knobs).items()})
     sizes = site_shapes(statics)
     fixed = site_normals(statics, start, np)
-    for name in ("share_logit", "trend_coef", "season", "factor_raw"):
+    for name in ("share_logit", "trend_coef", "season", "factor_raw", "trend_eps", "trend_tau_log", "effect_eps",
+                 "effect_tau_log"):
         if name in sizes:
             start[name] = np.broadcast_to(np.asarray(fixed[name][0], np.float32), (sizes[name],) if sizes[name] else ())
     start["level"] = np.float32(1.0)
@@ -352,13 +382,43 @@ def media_saturation(statics: ModelStatics, groups: list[dict], media_stack=None
     return saturate(statics, groups, adstocked, xp)
 
 
+def random_walk(eps, tau_log, xp=jnp):
+    """Knot values of a random walk starting at 0: (..., K-1) steps -> (..., K)."""
+    steps = xp.exp(tau_log)[..., None] * eps
+    return xp.concatenate([xp.zeros(xp.shape(steps)[:-1] + (1,), np.float32), xp.cumsum(steps, axis=-1)], axis=-1)
+
+
+def effect_coefficients(statics: ModelStatics, u: dict, xp=jnp):
+    """Log-effectiveness at the effect knots per channel (..., channel, knot); 0 for channels
+    with constant effectiveness. Each varying channel's curve is a random walk from 0 (its
+    overall level is carried by the share/beta)."""
+    n_varying, K = len(statics.varying_channels), statics.n_effect_knots
+    eps = xp.reshape(u["effect_eps"], xp.shape(u["effect_eps"])[:-1] + (n_varying, K - 1))
+    walk = random_walk(eps, u["effect_tau_log"], xp)                                  # (..., varying, knot)
+    return xp.einsum("cv,...vk->...ck", statics.varying_onehot, walk)
+
+
+def effect_multiplier(statics: ModelStatics, effect_coef, xp=jnp):
+    """Effectiveness multiplier per period and channel (..., time, channel): exp of the curve."""
+    return xp.exp(xp.einsum("tk,...ck->...tc", statics.arrays["effect_basis"], effect_coef))
+
+
+def media_response(statics: ModelStatics, groups: list[dict], effect_coef=None, media_stack=None, xp=jnp):
+    """Saturated adstocked media times time-varying effectiveness (..., time, channel), before beta."""
+    sat = media_saturation(statics, groups, media_stack, xp)
+    if not statics.varying_channels:
+        return sat
+    return sat * effect_multiplier(statics, effect_coef, xp)
+
+
 def factor_coefficients(statics: ModelStatics, raw, xp=jnp):
     return xp.where(statics.factor_sign == 0, raw * AUTO_FACTOR_SCALE, statics.factor_sign * xp.exp(raw))
 
 
-def level_offset(statics: ModelStatics, share, trend_coef, season, factor_coef, xp=jnp):
+def level_offset(statics: ModelStatics, share, trend_coef, season, factor_coef, xp=jnp, trend_spline=None):
     """level - intercept: the fitting-window mean of everything but the intercept."""
-    return (trend_coef * statics.trend_mean + xp.sum(statics.fourier_mean * season, axis=-1)
+    spline = 0.0 if trend_spline is None else xp.sum(statics.trend_basis_mean * trend_spline, axis=-1)
+    return (spline + trend_coef * statics.trend_mean + xp.sum(statics.fourier_mean * season, axis=-1)
             + xp.sum(statics.factor_mean * factor_coef, axis=-1)
             + xp.sum(share, axis=-1) * (statics.y_fit_total / statics.n_fit))
 
@@ -367,7 +427,12 @@ def derived(statics: ModelStatics, u: dict, xp=jnp, with_saturation: bool = Fals
     """Sampled sites (each with optional leading draw axes) -> the model's parameters."""
     groups = group_params(statics, u, xp)
     share = sigmoid(u["share_logit"], xp)
-    sat = media_saturation(statics, groups, xp=xp)
+    extra = {}
+    if statics.varying_channels:
+        extra["effect_coef"] = effect_coefficients(statics, u, xp)
+    if statics.n_trend_knots:
+        extra["trend_spline"] = random_walk(u["trend_eps"], u["trend_tau_log"], xp)
+    sat = media_response(statics, groups, extra.get("effect_coef"), xp=xp)
     sat_total = statics.fit_weight @ sat
     # The floor only guards against 0/0 for a channel with (almost) no saturated spend in the
     # window; such a channel's share is then carried by nothing either way.
@@ -377,9 +442,11 @@ def derived(statics: ModelStatics, u: dict, xp=jnp, with_saturation: bool = Fals
     season = u["season"] if statics.n_season else xp.zeros(batch + (0,), np.float32)
     factor_coef = factor_coefficients(statics, u["factor_raw"], xp) if statics.n_factors else \
         xp.zeros(batch + (0,), np.float32)
-    intercept = u["level"] - level_offset(statics, share, trend_coef, season, factor_coef, xp)
+    intercept = u["level"] - level_offset(statics, share, trend_coef, season, factor_coef, xp,
+                                          extra.get("trend_spline"))
     p = {**full_params(statics, groups, xp), "share": share, "beta": beta, "intercept": intercept,
-         "trend_coef": trend_coef, "season": season, "factor_coef": factor_coef, "sigma": xp.exp(u["sigma_log"])}
+         "trend_coef": trend_coef, "season": season, "factor_coef": factor_coef, "sigma": xp.exp(u["sigma_log"]),
+         **extra}
     if with_saturation:
         p["_sat"] = sat
     return p
@@ -391,6 +458,8 @@ def baseline(statics: ModelStatics, p: dict):
     base = p["intercept"] + p.get("trend_coef", 0.0) * a["trend"]
     if statics.n_season:
         base = base + a["fourier"] @ p["season"]
+    if statics.n_trend_knots:
+        base = base + a["trend_basis"] @ p["trend_spline"]
     return base
 
 
@@ -400,7 +469,7 @@ def components(statics: ModelStatics, p: dict, sat=None) -> dict:
     `sat` (saturated media, from `media_saturation`) may be passed when already computed.
     """
     if sat is None:
-        sat = media_saturation(statics, split_params(statics, p))
+        sat = media_response(statics, split_params(statics, p), p.get("effect_coef"))
     factor = statics.arrays["factors"] * p["factor_coef"][None, :]
     return {"base": baseline(statics, p), "factor": factor, "media": sat * p["beta"][None, :]}
 
@@ -413,6 +482,8 @@ def predicted_mean(statics: ModelStatics, p: dict, sat, xp=jnp):
         mu = mu + p["season"] @ a["fourier"].T
     if statics.n_factors:
         mu = mu + p["factor_coef"] @ a["factors"].T
+    if statics.n_trend_knots:
+        mu = mu + p["trend_spline"] @ a["trend_basis"].T
     return mu + xp.einsum("...tc,...c->...t", sat, p["beta"])
 
 
@@ -436,7 +507,20 @@ def log_density(statics: ModelStatics, z) -> jax.Array:
     resid = statics.y_scaled - predicted_mean(statics, p, p["_sat"])
     sse = statics.fit_weight @ jnp.square(resid)
     # -log sigma for each of the n_fit observations
-    return -0.5 * (prior + sse / jnp.square(p["sigma"])) - statics.n_fit * u["sigma_log"] - log_sd
+    return (-0.5 * (prior + sse / jnp.square(p["sigma"])) - statics.n_fit * u["sigma_log"] - log_sd
+            + lift_term(statics, p, jnp))
+
+
+def lift_term(statics: ModelStatics, p: dict, xp=jnp):
+    """Log likelihood of the spec's lift tests given the model's media contributions."""
+    return lift_log_likelihood(**statics.lift, media=p["_sat"] * p["beta"][..., None, :], xp=xp)
+
+
+def lift_residuals(statics: ModelStatics, p: dict, xp=jnp):
+    """Standardised lift-test residuals (..., n_lift): what `lift_term` squares."""
+    lift = statics.lift
+    pred = xp.einsum("...tc,ic,it->...i", p["_sat"] * p["beta"][..., None, :], lift["onehot"], lift["window"])
+    return (pred - lift["obs"]) / lift["se"]
 
 
 class LevelGivenRest(dist.Distribution):
@@ -473,10 +557,12 @@ def mmm_model(statics: ModelStatics):
     share = sigmoid(u["share_logit"])
     zero = jnp.zeros(0)
     offset = level_offset(statics, share, u.get("trend_coef", 0.0), u.get("season", zero), factor_coefficients(
-        statics, u["factor_raw"]) if statics.n_factors else zero)
+        statics, u["factor_raw"]) if statics.n_factors else zero,
+        trend_spline=random_walk(u["trend_eps"], u["trend_tau_log"]) if statics.n_trend_knots else None)
     u["level"] = numpyro.sample("level", LevelGivenRest(offset))
     p = derived(statics, u, with_saturation=True)
     numpyro.factor("intercept_prior", dist.Normal(INTERCEPT_LOC, INTERCEPT_SD).log_prob(p["intercept"]))
+    numpyro.factor("lift_tests", lift_term(statics, p))
     for name in param_names(statics):
         if name not in u:
             numpyro.deterministic(name, p[name])

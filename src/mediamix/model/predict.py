@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from mediamix.model.design import Design, build_design
-from mediamix.model.mmm import ModelStatics, media_saturation, split_params
+from mediamix.model.mmm import ModelStatics, media_response, split_params
 from mediamix.model.posterior import FittedModel
 
 @dataclass
@@ -26,7 +26,7 @@ class ComponentDraws:
 
 
 def statics_for(fitted: FittedModel, design: Design) -> ModelStatics:
-    return ModelStatics(fitted.spec, design, fitted.priors)
+    return ModelStatics(fitted.spec, design, fitted.priors, training=False)
 
 
 def component_draws(fitted: FittedModel, frame: pd.DataFrame) -> ComponentDraws:
@@ -39,10 +39,12 @@ def component_draws(fitted: FittedModel, frame: pd.DataFrame) -> ComponentDraws:
     draws = {k: np.asarray(v, dtype=np.float32) for k, v in fitted.draws().items()}
     n = len(draws["sigma"])
     a = st.arrays
-    sat = media_saturation(st, split_params(st, draws), xp=np)        # (sample, time, channel)
+    sat = media_response(st, split_params(st, draws), draws.get("effect_coef"), xp=np)   # (sample, time, channel)
     base = draws["intercept"][:, None] + draws.get("trend_coef", np.zeros(n, np.float32))[:, None] * a["trend"][None, :]
     if st.n_season:
         base = base + draws["season"] @ a["fourier"].T
+    if st.n_trend_knots:
+        base = base + draws["trend_spline"] @ a["trend_basis"].T
     factors = a["factors"][None, :, :] * draws["factor_coef"][:, None, :] if st.n_factors else \
         np.zeros((n, len(design.dates), 0), np.float32)
     media = sat * draws["beta"][:, None, :]

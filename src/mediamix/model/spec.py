@@ -142,6 +142,7 @@ class TouchpointSpec:
     volume: str | None = None
     adstock: AdstockSpec = AdstockSpec()
     saturation: SaturationSpec = SaturationSpec()
+    time_varying: bool = False          # effectiveness drifts smoothly over time (effect_knot_weeks)
 
 
 @dataclass(frozen=True)
@@ -294,7 +295,9 @@ class ModelSpec:
     spend_share_confidence: float = 30.0
     media_share_prior: float = 30.0     # expected % of conversions driven by all paid media together
     seasonality_order: int = 2
-    trend: str = "linear"               # linear | none
+    trend: str = "linear"               # linear | spline (smooth, time-varying baseline) | none
+    trend_knot_weeks: float = 26.0      # spline trend: a knot every this many weeks
+    effect_knot_weeks: float = 26.0     # time-varying channel effects: a knot every this many weeks
     sampler: SamplerSpec = SamplerSpec()
     thresholds: DiagnosticThresholds = DiagnosticThresholds()
     run_frequency: str = "manual"
@@ -370,8 +373,15 @@ class ModelSpec:
             raise SpecError("media_share_prior: must be a percent strictly between 0 and 100")
         if self.seasonality_order < 0 or self.seasonality_order > 10:
             raise SpecError(f"seasonality_order: {self.seasonality_order} must be 0-10")
-        if self.trend not in ("linear", "none"):
-            raise SpecError(f"trend: {self.trend!r} must be 'linear' or 'none'")
+        if self.trend not in ("linear", "spline", "none"):
+            raise SpecError(f"trend: {self.trend!r} must be 'linear', 'spline' (a smooth time-varying baseline) or 'none'")
+        _check_types(self, numbers=("trend_knot_weeks", "effect_knot_weeks"))
+        for knots in ("trend_knot_weeks", "effect_knot_weeks"):
+            if not getattr(self, knots) >= 4:
+                raise SpecError(f"{knots}: {getattr(self, knots)} must be at least 4 weeks between knots")
+        for tp in self.touchpoints:
+            if not isinstance(tp.time_varying, bool):
+                raise SpecError(f"touchpoints[{tp.name}].time_varying: {tp.time_varying!r} must be true or false")
         if self.holdout_weeks < 0:
             raise SpecError("holdout_weeks: must be >= 0 (0 disables the holdout)")
         s = self.sampler
@@ -418,7 +428,7 @@ class ModelSpec:
             if not isinstance(tp, dict) or not isinstance(tp.get("name"), str):
                 raise SpecError(f"touchpoints[{i}]: needs at least name and spend")
             where = f"touchpoints[{tp['name']}]"
-            _check_keys(tp, {"name", "spend", "volume", "adstock", "saturation"}, where)
+            _check_keys(tp, {"name", "spend", "volume", "adstock", "saturation", "time_varying"}, where)
             ad = tp.get("adstock") or {}
             if isinstance(ad, str):                      # adstock: weibull_pdf
                 ad = {"kind": ad}
@@ -436,7 +446,7 @@ class ModelSpec:
             sat = {**sat, "priors": _knob_overrides(sat.get("priors"), f"{where}.saturation")}
             tps.append(TouchpointSpec(name=str(tp["name"]), spend=str(tp.get("spend") or f"{tp['name']}_spend"),
                                       volume=tp.get("volume"), adstock=AdstockSpec(**ad),
-                                      saturation=SaturationSpec(**sat)))
+                                      saturation=SaturationSpec(**sat), time_varying=tp.get("time_varying", False)))
         raw["touchpoints"] = tuple(tps)
         factors = []
         for f in _as_list(raw.get("factors"), "factors", "[{column: price, impact: negative}]"):
