@@ -387,9 +387,7 @@ def touchpoints_define(name: str,
 @touchpoints_app.command("list")
 def touchpoints_list(workspace: Optional[Path] = WorkspaceOpt):
     """The defined touchpoints: condition, spend and volume metrics."""
-    from mediamix.data.definitions import definitions_table
-
-    _print(definitions_table(_store(workspace), "touchpoint"), title="Touchpoints", max_rows=500)
+    _list_definitions("touchpoint", workspace)
 
 
 @touchpoints_app.command("report")
@@ -398,23 +396,13 @@ def touchpoints_report(name: str, population: Optional[str] = typer.Option(None,
                        out: Optional[Path] = typer.Option(None, help="Also write the series to .csv/.parquet."),
                        workspace: Optional[Path] = WorkspaceOpt):
     """A touchpoint's series per period (spend, volume, whether the period has rows), with its quality issues."""
-    from mediamix.data.model_frame import touchpoint_report
-
-    store = _store(workspace)
-    frame = touchpoint_report(store, name, population=population)
-    _print(frame, title=f"Touchpoint {name}", max_rows=rows)
-    _subject_issues(store, f"touchpoint:{name}")
-    if out:
-        _write(frame, out)
+    _report_definition("touchpoint", name, population, rows, out, workspace)
 
 
 @touchpoints_app.command("remove")
 def touchpoints_remove(name: str, workspace: Optional[Path] = WorkspaceOpt):
     """Remove a touchpoint definition (the harmonized view is unchanged)."""
-    from mediamix.data.definitions import remove_definition
-
-    remove_definition(_store(workspace), "touchpoint", name)
-    console.print(f"removed touchpoint {escape(name)}")
+    _remove_definition("touchpoint", name, workspace)
 
 
 @conversions_app.command("define")
@@ -437,9 +425,7 @@ def conversions_define(name: str,
 @conversions_app.command("list")
 def conversions_list(workspace: Optional[Path] = WorkspaceOpt):
     """The defined conversions: condition, conversion and revenue metrics."""
-    from mediamix.data.definitions import definitions_table
-
-    _print(definitions_table(_store(workspace), "conversion"), title="Conversions", max_rows=500)
+    _list_definitions("conversion", workspace)
 
 
 @conversions_app.command("report")
@@ -448,23 +434,38 @@ def conversions_report(name: str, population: Optional[str] = typer.Option(None,
                        out: Optional[Path] = typer.Option(None, help="Also write the series to .csv/.parquet."),
                        workspace: Optional[Path] = WorkspaceOpt):
     """A conversion's series per period, with its quality issues."""
-    from mediamix.data.model_frame import conversion_report
-
-    store = _store(workspace)
-    frame = conversion_report(store, name, population=population)
-    _print(frame, title=f"Conversion {name}", max_rows=rows)
-    _subject_issues(store, f"conversion:{name}")
-    if out:
-        _write(frame, out)
+    _report_definition("conversion", name, population, rows, out, workspace)
 
 
 @conversions_app.command("remove")
 def conversions_remove(name: str, workspace: Optional[Path] = WorkspaceOpt):
     """Remove a conversion definition."""
+    _remove_definition("conversion", name, workspace)
+
+
+# Touchpoints and conversions are definitions of the same kind: one body for each verb.
+def _list_definitions(kind: str, workspace) -> None:
+    from mediamix.data.definitions import definitions_table
+
+    _print(definitions_table(_store(workspace), kind), title=f"{kind.capitalize()}s", max_rows=500)
+
+
+def _report_definition(kind: str, name: str, population, rows: int, out, workspace) -> None:
+    from mediamix.data import model_frame
+
+    store = _store(workspace)
+    frame = getattr(model_frame, f"{kind}_report")(store, name, population=population)
+    _print(frame, title=f"{kind.capitalize()} {name}", max_rows=rows)
+    _subject_issues(store, f"{kind}:{name}")
+    if out:
+        _write(frame, out)
+
+
+def _remove_definition(kind: str, name: str, workspace) -> None:
     from mediamix.data.definitions import remove_definition
 
-    remove_definition(_store(workspace), "conversion", name)
-    console.print(f"removed conversion {escape(name)}")
+    remove_definition(_store(workspace), kind, name)
+    console.print(f"removed {kind} {escape(name)}")
 
 
 @populations_app.command("define")

@@ -1,5 +1,6 @@
 """Delayed adstock: the effect peaks `peak` periods after spend, weight decay^((l - peak)^2)."""
 from mediamix.model.components.base import Adstock, normalise, register
+from mediamix.model.components.geometric import bounded_decay
 from mediamix.model.transforms import sigmoid
 
 
@@ -13,7 +14,7 @@ class Delayed(Adstock):
     help = "weight decay^((l - peak)^2): a peak after a delay, for media that act late (TV, print)"
 
     def derive(self, u, ctx, xp):
-        decay = ctx["decay_lo"] + (ctx["decay_hi"] - ctx["decay_lo"]) * sigmoid(u["decay_logit"], xp)
+        decay = bounded_decay(u["decay_logit"], ctx, xp)
         peak = (ctx["n_active"] - 1.0) * sigmoid(u["peak_logit"], xp)
         return {"decay": decay, "peak": peak}
 

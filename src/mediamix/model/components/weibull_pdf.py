@@ -1,19 +1,15 @@
 """Weibull PDF adstock: weight = the Weibull density at l + 1 periods; shape > 1 puts the peak
 after the period of spend, shape <= 1 makes it decay from the start."""
-from mediamix.model.components.base import Adstock, normalise, register
-from mediamix.model.transforms import sigmoid
+from mediamix.model.components.base import normalise, register
+from mediamix.model.components.weibull_cdf import WeibullCdf
 
 
 @register
-class WeibullPdf(Adstock):
+class WeibullPdf(WeibullCdf):
+    """Same parameters as the CDF form (shape, scale in periods); another weight curve."""
     name = "weibull_pdf"
-    sites = ("shape_log", "scale_logit")
-    params = ("shape", "scale")
     knobs = {"shape_log": (0.4, 0.5), "scale_logit": (-1.0, 1.0)}
     help = "weight ~ Weibull density at l+1: a delayed peak whose timing and spread are learned"
-
-    def derive(self, u, ctx, xp):
-        return {"shape": xp.exp(u["shape_log"]), "scale": ctx["n_active"] * sigmoid(u["scale_logit"], xp)}
 
     def weights(self, p, ctx, xp):
         k = p["shape"][..., None, :]
