@@ -58,3 +58,13 @@ def claim_until_empty(db_url, worker_id, barrier, results):
     while (job := queue.claim(worker_id)) is not None:
         taken.append(job.id)
     results.put((worker_id, taken))
+
+
+def sleep_and_record(model_name, params):
+    """Records when it ran (in a file, since workers drop return values): for overlap checks."""
+    import json
+    import time
+    start = time.time()
+    time.sleep(params.get("seconds", 1.5))
+    with open(params["path"], "a") as out:
+        out.write(json.dumps({"model": model_name, "start": start, "end": time.time(), "pid": os.getpid()}) + "\n")

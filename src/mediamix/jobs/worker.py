@@ -52,19 +52,40 @@ class Worker:
 
     def run_once(self) -> JobRecord | None:
         """Claim and run one job; return it as it ended (done or failed), or None if none is queued."""
-        job = self.queue.claim(self.worker_id, kinds=self.handlers)
-        if job is None:
-            return None
-        log.info("worker %s runs job %s: %s '%s'", self.worker_id, job.id, job.kind, job.model_name)
-        try:
-            future = self.executor.submit(self.handlers[job.kind], job.model_name, job.params)
-            future.result()
-        except Exception as exc:
-            return self._fail(job, describe_error(exc))
-        except BaseException as exc:  # Ctrl-C or SystemExit: record why, then let it stop us
-            self._fail(job, f"the worker was stopped while the job ran ({type(exc).__name__})")
-            raise
-        return self.queue.complete(job.id)
+        ended = self.run_batch(1)
+        return ended[0] if ended else None
+
+    def run_batch(self, slots: int) -> list[JobRecord]:
+        """Claim up to `slots` queued jobs, run them at the same time (one executor task each:
+        processes, or Ray tasks across a cluster) and return them as they ended."""
+        jobs = []
+        for _ in range(max(1, slots)):
+            job = self.queue.claim(self.worker_id, kinds=self.handlers)
+            if job is None:
+                break
+            jobs.append(job)
+        running = []
+        for job in jobs:
+            log.info("worker %s runs job %s: %s '%s'", self.worker_id, job.id, job.kind, job.model_name)
+            try:
+                running.append((job, self.executor.submit(self.handlers[job.kind], job.model_name, job.params)))
+            except Exception as exc:
+                running.append((job, exc))
+        ended = []
+        for i, (job, future) in enumerate(running):
+            try:
+                if isinstance(future, Exception):
+                    raise future
+                future.result()
+            except Exception as exc:
+                ended.append(self._fail(job, describe_error(exc)))
+                continue
+            except BaseException as exc:  # Ctrl-C or SystemExit: record why for every unfinished job, then stop
+                for unfinished, _ in running[i:]:
+                    self._fail(unfinished, f"the worker was stopped while the job ran ({type(exc).__name__})")
+                raise
+            ended.append(self.queue.complete(job.id))
+        return ended
 
     def _fail(self, job: JobRecord, error: str) -> JobRecord:
         log.warning("job %s (%s '%s') failed: %s", job.id, job.kind, job.model_name, error)
@@ -74,21 +95,23 @@ class Worker:
             pass  # the model is gone (deleted, renamed): there is no run to close
         return self.queue.fail(job.id, error)
 
-    def run_forever(self, poll_seconds: float = 5.0, stop_event: threading.Event | None = None) -> int:
-        """Run jobs until `stop_event` is set, waiting `poll_seconds` whenever the queue is empty.
-        A job that has started is finished before stopping. Returns the number of jobs run."""
+    def run_forever(self, poll_seconds: float = 5.0, stop_event: threading.Event | None = None,
+                    slots: int = 1) -> int:
+        """Run jobs, up to `slots` at a time, until `stop_event` is set, waiting `poll_seconds`
+        whenever the queue is empty. Jobs that have started are finished before stopping.
+        Returns the number of jobs run."""
         stop_event = stop_event if stop_event is not None else threading.Event()
         processed = 0
         while not stop_event.is_set():
             try:
-                job = self.run_once()
+                ended = self.run_batch(slots)
             except OperationalError as exc:
                 # The database is briefly unreachable (server restart, long lock): wait and retry
                 # rather than let one hiccup end the worker.
                 log.warning("worker %s: database unavailable (%s); retrying in %ss", self.worker_id, exc, poll_seconds)
-                job = None
-            if job is None:
+                ended = []
+            if not ended:
                 stop_event.wait(poll_seconds)
             else:
-                processed += 1
+                processed += len(ended)
         return processed

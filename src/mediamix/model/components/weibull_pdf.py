@@ -16,4 +16,6 @@ class WeibullPdf(WeibullCdf):
         ratio = (ctx["steps"] + 1.0) / p["scale"][..., None, :]
         # log density up to a per-channel constant, which the normalisation removes
         log_w = (k - 1.0) * xp.log(ratio) - xp.power(ratio, k)
+        # Far in the tails ratio^k overflows to inf; a floor keeps the weights defined there.
+        log_w = xp.maximum(log_w, -1e30)
         return normalise(xp.exp(log_w - xp.max(log_w, axis=-2, keepdims=True)), ctx["active"], xp)
