@@ -90,6 +90,13 @@ def as_metric(values: pd.Series, column: str) -> pd.Series:
     # Mostly numbers with a few words ("n/a", "-", "tbd"): refusing beats guessing either way.
     bad = present[numbers.isna()]
     row = int(bad.index[0]) + 1 if isinstance(bad.index[0], (int, np.integer)) else bad.index[0]
+    decimal_comma = bad[bad.str.match(r"^[-+]?\d+,\d{1,2}$|^[-+]?\d+,\d{4,}$")]
+    if len(decimal_comma):
+        # "1,5" is one and a half in much of Europe, never a thousands separator: do not guess.
+        raise DataError(
+            f"column {quoted(column)} has {quoted(decimal_comma.iloc[0])}, which looks like a decimal comma; "
+            "write decimals with '.' (1.5), or save the file with ';' between columns, which mediamix reads "
+            "with decimal commas")
     raise DataError(
         f"column {quoted(column)} mixes numbers and text: {quoted(bad.iloc[0])} in data row {row} "
         f"({count(len(bad), 'text value')} among {count(int(numbers.notna().sum()), 'number')}); leave missing values empty "
