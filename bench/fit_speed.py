@@ -86,7 +86,7 @@ def worker(args) -> dict:
     # divided by the window's revenue, posterior mean; the model's own NumPy equations.
     statics = out.statics.to_numpy()
     draws = {k: post[k].to_numpy().reshape((-1,) + post[k].shape[2:]) for k in model_params if k in post}
-    sat = media_saturation(statics, split_params(statics, draws), xp=np)   # (draw, time, channel)
+    sat = media_saturation(statics, split_params(statics, draws), xp=np)[:, :, 0, :]   # (draw, time, channel): one geo
     window = design.in_training
     contribution = (sat[:, window, :] * draws["beta"][:, None, :]).sum(axis=1) * design.scaling.y_scale
     share = contribution.mean(axis=0) / np.nansum(design.y[window])

@@ -55,3 +55,19 @@ def test_load_list_create_and_models_table(tmp_path, shared_cases):
     out = run("model", "delete", "fri-mmm", "--workspace", str(ws))
     assert out.returncode == 0
     assert "fri-mmm" not in run("models", "--workspace", str(ws)).stdout
+
+
+def test_components_lists_every_registered_transform_with_its_priors():
+    from mediamix.model.components import ADSTOCKS, SATURATIONS
+    out = run("model", "components")
+    assert out.returncode == 0, out.stderr
+    for name in [*ADSTOCKS, *SATURATIONS]:
+        assert name in out.stdout
+    assert "decay_logit N(0, 1.2)" in out.stdout and "half_log N(0.3, 0.6)" in out.stdout
+
+
+def test_worker_refuses_an_unknown_executor(tmp_path):
+    ws = tmp_path / "ws"
+    assert run("init", str(ws)).returncode == 0
+    out = run("worker", "--once", "--executor", "spark", "--workspace", str(ws))
+    assert out.returncode == 2 and "local or ray" in out.stderr and "Traceback" not in out.stderr

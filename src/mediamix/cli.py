@@ -91,11 +91,21 @@ def demo_mta(workspace: Optional[Path] = WorkspaceOpt,
 def _print_train(result) -> None:
     d = result.diagnostics
     colour = "green" if result.status == "Success" else "yellow"
-    console.print(f"status: [{colour}]{result.status}[/{colour}]  max R-hat {d.get('max_rhat', float('nan')):.3f}  "
-                  f"min ESS {d.get('min_ess_bulk', float('nan')):.0f}  divergences {d.get('divergences')}  "
-                  f"fit {d.get('fit_seconds', float('nan')):.1f}s")
+    if d.get("method") == "laplace":   # independent draws: R-hat, ESS and divergences do not apply
+        k = d.get("pareto_k")
+        console.print(f"status: [{colour}]{result.status}[/{colour}]  method laplace (approximate)  "
+                      + (f"Pareto k {k:.2f}{' (> 0.7: the Gaussian misses the tails)' if k > 0.7 else ''}  "
+                         if k is not None and k == k else "")
+                      + f"fit {d.get('fit_seconds', float('nan')):.1f}s")
+    else:
+        console.print(f"status: [{colour}]{result.status}[/{colour}]  max R-hat {d.get('max_rhat', float('nan')):.3f}  "
+                      f"min ESS {d.get('min_ess_bulk', float('nan')):.0f}  divergences {d.get('divergences')}  "
+                      f"fit {d.get('fit_seconds', float('nan')):.1f}s")
     for r in result.reasons:
         console.print(f"  [yellow]•[/yellow] {escape(r)}")
+    for n in d.get("notices") or []:
+        if n not in result.reasons:
+            console.print(f"  [cyan]note:[/cyan] {escape(n)}")
 
 
 # ---- models ---------------------------------------------------------------------------------
@@ -126,6 +136,12 @@ def model_info(name: str, workspace: Optional[Path] = WorkspaceOpt):
     console.print(f"status: {rec.status.value}" + (f" — {escape(rec.status_message)}" if rec.status_message else ""))
     for r in rec.status_reasons:
         console.print(f"  [yellow]•[/yellow] {escape(r)}")
+    fit = info.get("fit")
+    if fit:
+        console.print(f"fitted with: {fit['method']}" + (" (approximate posterior)" if fit["method"] == "laplace" else ""))
+        for n in fit["notices"]:
+            if n not in rec.status_reasons:
+                console.print(f"  [cyan]note:[/cyan] {escape(n)}")
     if info["data_error"]:
         console.print(f"[red]data problem (training will fail):[/red] {escape(info['data_error'])}")
     for w in info["data_warnings"]:
@@ -153,11 +169,14 @@ def model_prior_check(name: str, draws: int = typer.Option(1000, help="Prior dra
 @model_app.command("train")
 def model_train(name: str,
                 mta_events: Optional[Path] = typer.Option(None, "--mta-events", help="Touchpoint events (CSV/Parquet: person, timestamp, channel, conversion flag): run MTA first and use its incremental conversions as share priors for the channels it sees."),
+                fast: bool = typer.Option(False, "--fast", help="Laplace approximation at the posterior mode for this run (seconds; the stored spec is unchanged): for exploration, its intervals are approximate."),
                 workspace: Optional[Path] = WorkspaceOpt):
-    """Train (or retrain) a model with NUTS; sets Success, Training issue (with reasons) or Failed."""
+    """Train (or retrain) a model with NUTS (or --fast: a Laplace approximation); sets Success, Training issue (with reasons) or Failed."""
     ws = _ws(workspace)
+    if fast and mta_events is not None:
+        raise MediamixError("--fast cannot be combined with --mta-events yet; train with MTA priors without --fast")
     if mta_events is None:
-        _print_train(ws.train(name))
+        _print_train(ws.train(name, method="laplace" if fast else None))
         return
     from mediamix.data import read_table
     out = ws.train_with_mta(name, read_table(mta_events))
@@ -269,25 +288,58 @@ def queue(kind: str = typer.Argument(..., help="train or score"), name: str = ty
 
 
 @app.command()
-def worker(once: bool = typer.Option(False, "--once", help="Run at most one queued job, then exit."),
+def worker(once: bool = typer.Option(False, "--once", help="Run one batch of queued jobs (up to --jobs), then exit."),
            poll: float = typer.Option(5.0, help="Seconds between looks at the queue."),
+           jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Jobs run at the same time (model variants, brands)."),
+           executor: str = typer.Option("local", help="local: a process per job on this machine; ray: Ray tasks, "
+                                                      "on a local Ray or the cluster at --ray-address."),
+           ray_address: Optional[str] = typer.Option(None, help="Ray cluster to join (ray://head:10001 or auto); "
+                                                                "default: start Ray on this machine."),
            workspace: Optional[Path] = WorkspaceOpt):
-    """Run queued train/score jobs, each in its own process, until interrupted."""
+    """Run queued train/score jobs, each in its own process (or Ray task), until interrupted."""
     import os
     from mediamix.job_handlers import HANDLERS
     from mediamix.jobs import JobQueue, Worker
+    if executor not in ("local", "ray"):
+        raise typer.BadParameter(f"{executor!r} is not local or ray", param_hint="--executor")
     ws = _ws(workspace)
     os.environ["MEDIAMIX_HOME"] = str(ws.root.resolve())
-    w = Worker(JobQueue(ws.registry), HANDLERS)
-    if once:
-        job = w.run_once()
-        console.print("no queued job" if job is None else f"job {job.id} ({job.kind} {job.model_name}): {job.state.value}")
-        return
-    console.print(f"worker polling every {poll:g}s; Ctrl-C stops it")
+    runner = None
+    if executor == "ray":
+        from mediamix.jobs.ray_executor import RayExecutor
+        runner = RayExecutor(ray_address)
+    w = Worker(JobQueue(ws.registry), HANDLERS, executor=runner)
     try:
-        w.run_forever(poll_seconds=poll)
-    except KeyboardInterrupt:
-        console.print("worker stopped")
+        if once:
+            ended = w.run_batch(jobs)
+            if not ended:
+                console.print("no queued job")
+            for job in ended:
+                console.print(f"job {job.id} ({job.kind} {job.model_name}): {job.state.value}")
+            return
+        console.print(f"worker polling every {poll:g}s, {jobs} job{'s' if jobs > 1 else ''} at a time "
+                      f"({executor}); Ctrl-C stops it")
+        try:
+            w.run_forever(poll_seconds=poll, slots=jobs)
+        except KeyboardInterrupt:
+            console.print("worker stopped")
+    finally:
+        if runner is not None:
+            runner.shutdown()
+
+
+@model_app.command("components")
+def model_components():
+    """The adstock and saturation components a touchpoint can name, with their default priors."""
+    import pandas as pd
+    from mediamix.model.components import ADSTOCKS, SATURATIONS
+    from mediamix.terminal import print_frame
+    rows = [{"role": role, "kind": name, "what it does": comp.help,
+             "default priors": ", ".join(f"{k} N({m:g}, {sd:g})"
+                                                                   for k, (m, sd) in comp.knobs.items()) or "-"}
+            for role, table in (("adstock", ADSTOCKS), ("saturation", SATURATIONS)) for name, comp in table.items()]
+    print_frame(pd.DataFrame(rows), title="Transform components: name one as touchpoints[].adstock.kind or .saturation.kind; "
+                                          "override a prior with priors: {name: \\[mean, sd]}")
 
 
 @app.command()

@@ -5,12 +5,14 @@
     ws.load_data("spend.csv", name="weekly")
     ws.create_model("model.yaml")                # a ModelSpec as YAML, dict or object
     ws.train("brand-mmm")                        # NUTS; status Success / Training issue / Failed
+    ws.train("brand-mmm", method="laplace")      # seconds: approximate posterior, for exploration
     ws.score("brand-mmm", start="2024-01-01")    # contributions with 90% intervals
     ws.insights("brand-mmm")                     # CSV/XLSX tables + self-contained HTML report
     ws.models()                                  # the models table
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -121,20 +123,33 @@ class Workspace:
             text = path.read_text()
         return ModelSpec.from_yaml(text)
 
-    def _national(self, spec: ModelSpec) -> tuple[SummaryData, pd.DataFrame]:
+    def model_data(self, spec: ModelSpec) -> tuple[SummaryData, pd.DataFrame]:
+        """The data a model reads and its frame: summed over geos into one national series
+        (geos: national), or one row per date and geo (geos: hierarchical)."""
         from mediamix.data.model_frame import HARMONIZED
         if spec.dataset == HARMONIZED:  # `data: harmonized`: touchpoint and conversion definitions
             from mediamix.data import model_data
             data = model_data(self.store, [t.name for t in spec.touchpoints], spec.conversion,
                               factors=[f.column for f in spec.factors])
+        else:
+            data = self.store.get(spec.dataset)
+        if spec.geos == "hierarchical":
+            if not data.geo_column_present:
+                raise SpecError(f"geos: hierarchical needs a data set with a geo column, and data set "
+                                f"'{spec.dataset}' has none (one row per date). Load the geo-level data in long "
+                                f"format (date, geo, metrics), or set geos: national")
             return data, data.frame
-        data = self.store.get(spec.dataset)
         nat = data.national()
         return nat, nat.frame
 
+    _national = model_data      # the older name, kept for callers
+
     def check_spec(self, spec: ModelSpec) -> list[str]:
         """Validate the spec against its data set; returns warnings, raises on problems."""
-        data, _ = self._national(spec)
+        data, _ = self.model_data(spec)
+        if spec.population is not None and spec.population not in data.numeric_columns:
+            raise SpecError(f"population: '{spec.population}' is not a numeric column of data set '{spec.dataset}'; "
+                            f"numeric columns are {data.numeric_columns}")
         return list(data.notices) + check_model_columns(
             data, target=spec.conversion, spend_columns=[t.spend for t in spec.touchpoints],
             volume_columns=[t.volume for t in spec.touchpoints if t.volume],
@@ -173,7 +188,13 @@ class Workspace:
             data_warnings, data_error = self.check_spec(spec), None
         except MediamixError as exc:
             data_warnings, data_error = [], str(exc)
-        return {"model": rec, "spec": spec, "runs": runs, "data_warnings": data_warnings, "data_error": data_error}
+        # How the current posterior was fitted (NUTS or the Laplace approximation) and its notices.
+        trained = self.registry.trained_run(name)
+        diag = (trained.diagnostics or {}) if trained is not None else {}
+        fit = {"method": diag.get("method", "nuts"), "notices": list(diag.get("notices") or []),
+               "pareto_k": diag.get("pareto_k")} if trained is not None else None
+        return {"model": rec, "spec": spec, "runs": runs, "data_warnings": data_warnings, "data_error": data_error,
+                "fit": fit}
 
     def duplicate(self, name: str, new_name: str) -> None:
         spec = self.spec(name).replace(name=new_name)
@@ -184,7 +205,9 @@ class Workspace:
         """Remove the model, its runs, scores and artifacts; nothing else."""
         rec = self.registry.get_model(name)
         dirs = self.registry.delete_model(name)
-        self.store.delete_table(_scores_table(rec.id)) if self.store.table_exists(_scores_table(rec.id)) else None
+        for table in (_scores_table(rec.id), _geo_scores_table(rec.id)):
+            if self.store.table_exists(table):
+                self.store.delete_table(table)
         for d in dirs:
             shutil.rmtree(d, ignore_errors=True)
         shutil.rmtree(self.artifacts / "models" / str(rec.id), ignore_errors=True)
@@ -193,21 +216,25 @@ class Workspace:
         """What the model's priors imply (share of conversions, ROAS or CPA) before training."""
         from mediamix.model.prior_check import prior_check
         spec = self.spec(name)
-        nat, frame = self._national(spec)
+        nat, frame = self.model_data(spec)
         return prior_check(spec, frame, periods_per_year=nat.cadence.periods_per_year,
                            period_days=PERIOD_DAYS[nat.cadence.unit], draws=draws)
 
     # ---- training -----------------------------------------------------------------------
-    def train(self, name: str, *, progress: bool = True) -> TrainResult:
+    def train(self, name: str, *, progress: bool = True, method: str | None = None) -> TrainResult:
+        """Fit the model's spec. `method` ("nuts" or "laplace") overrides spec.sampler.method for
+        this run only: the stored spec is unchanged; the run and the posterior record the method."""
         from mediamix.model.train import train as train_model
 
         rec = self.registry.get_model(name)
         spec = self.spec(name)
+        if method is not None and method != spec.sampler.method:
+            spec = spec.replace(sampler=dataclasses.replace(spec.sampler, method=method))   # validates it
         run_id = self.registry.start_run(name, "train", {"sampler": spec.to_dict()["sampler"]})
         out_dir = run_artifact_dir(self.artifacts, rec.id, run_id)
         try:
             data_warnings = self.check_spec(spec)
-            nat, frame = self._national(spec)
+            nat, frame = self.model_data(spec)
             fitted, diag = train_model(spec, frame, periods_per_year=nat.cadence.periods_per_year,
                                        period_days=PERIOD_DAYS[nat.cadence.unit], progress=progress)
             fitted.diagnostics["data_warnings"] = data_warnings
@@ -233,7 +260,7 @@ class Workspace:
         """Rolling-origin cross-validation of the model's spec (each fold is a full fit)."""
         from mediamix.model.validation import rolling_origin
         spec = self.spec(name)
-        nat, frame = self._national(spec)
+        nat, frame = self.model_data(spec)
         return rolling_origin(spec, frame, folds=folds, horizon_weeks=horizon_weeks,
                               periods_per_year=nat.cadence.periods_per_year, period_days=PERIOD_DAYS[nat.cadence.unit])
 
@@ -241,27 +268,35 @@ class Workspace:
         """Rank trained variants of a model by PSIS-LOO expected log predictive density."""
         from mediamix.model.compare import compare_models
         fitted = {n: self.fitted(n) for n in names}
-        frames = {n: self._national(f.spec)[1] for n, f in fitted.items()}
+        frames = {n: self.model_data(f.spec)[1] for n, f in fitted.items()}
         return compare_models(fitted, frames)
 
     # ---- scoring and insights -------------------------------------------------------------
     def score(self, name: str, start: str | None = None, end: str | None = None) -> pd.DataFrame:
-        """Contributions per period and component for [start, end] (default: training window)."""
-        from mediamix.scoring.score import score_range
+        """Contributions per period and component for [start, end] (default: training window).
+        A geo model's are the national sums; its per-geo scores are kept too (`geo_scores`)."""
+        from mediamix.model.predict import component_draws
+        from mediamix.scoring.score import score_geo_range, score_range
 
         rec = self.registry.get_model(name)
         fitted = self.fitted(name)
         # Check the request and the data before opening a run: a bad request changes nothing stored.
         self.check_spec(fitted.spec)
-        _, frame = self._national(fitted.spec)
+        _, frame = self.model_data(fitted.spec)
         start, end = _check_range(frame, start, end)
         run_id = self.registry.start_run(name, "score", {"from": start, "to": end})
         out_dir = run_artifact_dir(self.artifacts, rec.id, run_id)
         try:
-            scores = score_range(fitted, frame, start, end)
+            per_geo = len(fitted.scaling.geos) > 1
+            draws = component_draws(fitted, frame, per_geo=per_geo)
+            scores = score_range(fitted, frame, start, end, draws=draws)
             out_dir.mkdir(parents=True, exist_ok=True)
             scores.to_parquet(out_dir / "scores.parquet", index=False)
             self.store.put_table(_scores_table(rec.id), scores)
+            if per_geo:
+                geo_scores = score_geo_range(fitted, frame, start, end, draws=draws)
+                geo_scores.to_parquet(out_dir / "scores_geo.parquet", index=False)
+                self.store.put_table(_geo_scores_table(rec.id), geo_scores)
         except Exception as exc:
             message = str(exc) if isinstance(exc, MediamixError) else f"{type(exc).__name__}: {exc}"
             self.registry.finish_run(run_id, Status.FAILED, message=message, artifact_dir=out_dir)
@@ -283,6 +318,16 @@ class Workspace:
             raise NotFoundError(f"model '{name}' has no scores yet; run `mediamix model score {name}`")
         return self.store.get_table(table)
 
+    def geo_scores(self, name: str) -> pd.DataFrame:
+        """A geo model's scores per geo (the columns of `scores` after a leading geo column)."""
+        rec = self.registry.get_model(name)
+        table = _geo_scores_table(rec.id)
+        if not self.store.table_exists(table):
+            if self.spec(name).geos != "hierarchical":
+                raise NotFoundError(f"model '{name}' is national (geos: national): it has no per-geo scores")
+            raise NotFoundError(f"model '{name}' has no scores yet; run `mediamix model score {name}`")
+        return self.store.get_table(table)
+
     def insights(self, name: str, out_dir: str | Path | None = None) -> Path:
         """Write the insight tables (CSV, XLSX, Vega-Lite) and the HTML report; returns the report path."""
         from mediamix.insights.metrics import compute_tables
@@ -290,7 +335,7 @@ class Workspace:
 
         rec = self.registry.get_model(name)
         fitted = self.fitted(name)
-        _, frame = self._national(fitted.spec)
+        _, frame = self.model_data(fitted.spec)
         trained = self.registry.trained_run(name)
         tables = compute_tables(fitted, frame, {
             "status": rec.status.value if rec.status.value in ("Success", "Training issue") else fitted.diagnostics.get("status"),
@@ -345,3 +390,7 @@ def _check_range(frame: pd.DataFrame, start, end) -> tuple[str | None, str | Non
 
 def _scores_table(model_id: int) -> str:
     return f"scores_model_{model_id}"
+
+
+def _geo_scores_table(model_id: int) -> str:
+    return f"scores_geo_model_{model_id}"

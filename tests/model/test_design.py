@@ -34,9 +34,9 @@ def test_scaling_windows_and_holdout():
     # Factors are scaled by their sd and measured from their lowest level in the fitting window;
     # the categorical becomes one dummy against its most frequent level ("none").
     assert d.factor_names == ["price", "event=sale"]
-    assert d.factors[:91, 0].min() == pytest.approx(0, abs=1e-9)
-    assert d.factors[:91, 0].std() == pytest.approx(1)
-    assert set(np.unique(d.factors[:91, 1])) == {0.0, 1.0 / d.scaling.factor_scale["event=sale"]}
+    assert d.factors[:91, 0, 0].min() == pytest.approx(0, abs=1e-9)
+    assert d.factors[:91, 0, 0].std() == pytest.approx(1)
+    assert set(np.unique(d.factors[:91, 0, 1])) == {0.0, 1.0 / d.scaling.factor_scale["event=sale"]}
     # Lag stack: lag 1 of week t is week t-1's scaled spend, zero before the first row.
     assert d.media_stack[1, 0, 0, 0] == 0
     assert d.media_stack[1, 5, 0, 0] == pytest.approx(df["tv"][4] / d.scaling.spend_scale["tv"])

@@ -21,6 +21,7 @@ DATE_FORMAT = "%Y-%m-%d"
 # Tables in the order a reader meets them in the report; these are the CSV and sheet names.
 TABLE_NAMES = ("model", "channels", "contributions", "response_curves", "curve_markers",
                "adstock", "fit", "fit_metrics", "diagnostics", "diagnostics_parameters")
+GEO_TABLE = "geo_channels"     # geo models only, after "channels"
 
 
 def model_table(tables: InsightTables) -> pd.DataFrame:
@@ -39,7 +40,8 @@ def diagnostics_table(tables: InsightTables) -> pd.DataFrame:
     """Scalar diagnostics and thresholds as (metric, value, threshold) rows."""
     d = tables.diagnostics
     thresholds = d.get("thresholds") or {}
-    rows = [{"metric": key, "value": value, "threshold": thresholds.get(key)}
+    rows = [{"metric": key, "value": "; ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else value,
+             "threshold": thresholds.get(key)}
             for key, value in d.items() if key not in ("parameters", "thresholds")]
     listed = {r["metric"] for r in rows}
     rows += [{"metric": f"threshold {key}", "value": None, "threshold": value}
@@ -48,7 +50,7 @@ def diagnostics_table(tables: InsightTables) -> pd.DataFrame:
 
 
 def table_frames(tables: InsightTables) -> dict[str, pd.DataFrame]:
-    """Every table as a DataFrame, keyed by TABLE_NAMES."""
+    """Every table as a DataFrame, keyed by TABLE_NAMES (and GEO_TABLE for a geo model)."""
     params = tables.diagnostics.get("parameters")
     if params is None:
         params = pd.DataFrame(columns=["name", "mean", "sd", "p05", "p95", "r_hat", "ess_bulk"])
@@ -64,7 +66,11 @@ def table_frames(tables: InsightTables) -> dict[str, pd.DataFrame]:
         "diagnostics": diagnostics_table(tables),
         "diagnostics_parameters": params,
     }
-    return {name: frames[name].reset_index(drop=True) for name in TABLE_NAMES}
+    names = list(TABLE_NAMES)
+    if tables.geo_channels is not None:
+        frames[GEO_TABLE] = tables.geo_channels
+        names.insert(names.index("channels") + 1, GEO_TABLE)
+    return {name: frames[name].reset_index(drop=True) for name in names}
 
 
 def write_tables(tables: InsightTables, folder) -> dict[str, Path]:

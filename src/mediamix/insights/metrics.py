@@ -13,7 +13,7 @@ import pandas as pd
 from mediamix.model.diagnostics import fit_metrics
 from mediamix.model.posterior import FittedModel
 from mediamix.model.predict import component_draws
-from mediamix.model.mmm import adstock_weights, effect_multiplier, saturate, split_params
+from mediamix.model.mmm import adstock_weights, effect_multiplier, geo_params, saturate, split_params
 
 Q = (0.05, 0.95)
 
@@ -49,28 +49,77 @@ def channel_table(fitted: FittedModel, cd) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _geo_spend_split(cd) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How national spend reaches each geo's curve: (geo, channel) the geo's part of the
+    channel's training-window spend and the currency per unit of the geo's scaled spend, and
+    (geo,) target units per scaled unit, at the window's mean population. National data: 1,
+    the channel's spend scale and the target scale."""
+    d, sc = cd.design, cd.design.scaling
+    win = d.in_training
+    with np.errstate(divide="ignore", invalid="ignore"):
+        part = d.spend_geo[win].sum(axis=0) / d.spend[win].sum(axis=0)[None, :]
+    population = (d.unit[win] / sc.y_scales()[None, :]).mean(axis=0)                # (geo,)
+    per_unit = sc.spend_scales(d.channels) * population[:, None]
+    return np.nan_to_num(part), per_unit, sc.y_scales() * population
+
+
+def _money_rows(rows: dict, contrib: np.ndarray, spend: np.ndarray, revenue: bool) -> None:
+    """ROAS, ROI (revenue) or CPA (counts) per draw, as mean/p05/p95 columns of `rows`."""
+    roas = _safe_div(contrib, spend[None])
+    cpa = _safe_div(spend[None], contrib)
+    for name, values, applies in (("roas", roas, revenue), ("roi", roas - 1.0, revenue), ("cpa", cpa, not revenue)):
+        m, lo, hi = _mq(values) if applies else (np.full(spend.shape, np.nan),) * 3
+        rows[f"{name}_mean"], rows[f"{name}_p05"], rows[f"{name}_p95"] = m, lo, hi
+
+
+def geo_channel_table(fitted: FittedModel, cd) -> pd.DataFrame:
+    """Per geo and channel over the training window: spend, contribution, share of the geo's
+    target, ROAS and ROI (revenue) or CPA (counts), each with its 5-95% interval (needs
+    component draws with per_geo=True). One row per (geo, channel), geos in model order."""
+    d = cd.design
+    win = d.in_training
+    contrib = cd.media_geo[:, win].sum(axis=1)                      # (sample, geo, channel)
+    spend = d.spend_geo[win].sum(axis=0)                             # (geo, channel)
+    total_y = np.nansum(d.y_geo[win], axis=0)                        # (geo,)
+    G, C = spend.shape
+    rows = {"geo": np.repeat(d.geos, C), "channel": np.tile(d.channels, G), "spend": spend.ravel()}
+    flat = lambda x: x.reshape(x.shape[0], G * C)                   # noqa: E731  (sample, geo x channel)
+    for name, values in (("contribution", contrib), ("share", contrib / total_y[None, :, None])):
+        rows[f"{name}_mean"], rows[f"{name}_p05"], rows[f"{name}_p95"] = _mq(flat(values))
+    _money_rows(rows, flat(contrib), spend.ravel(), fitted.spec.conversion_kind == "revenue")
+    return pd.DataFrame(rows)
+
+
 def response_curves(fitted: FittedModel, cd, n_points: int = 41) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Steady-state weekly response to a constant weekly spend (normalised adstock of a constant
-    is the constant), its marginal return, the current spend and the break-even spend."""
-    d, draws, sc = cd.design, fitted.draws(), fitted.scaling
+    is the constant), its marginal return, the current spend and the break-even spend. With
+    geos: national spend split over geos as in the training window, responses summed."""
+    d, draws = cd.design, fitted.draws()
     revenue = fitted.spec.conversion_kind == "revenue"
     draws = {k: np.asarray(v, np.float64) for k, v in draws.items()}   # float64 for the finite differences
     groups = split_params(cd.statics, draws)
     win = d.in_training
     grids = np.stack([np.linspace(0.0, max(2.0 * float(d.spend[win, j].max()), 1.0), n_points)
                       for j in range(len(d.channels))], axis=1)                      # (grid, channel) in currency
-    scale = np.array([sc.spend_scale[ch] for ch in d.channels])
-    x = grids / scale
-    beta = draws["beta"]
+    part, per_unit, unit = _geo_spend_split(cd)
+    with np.errstate(divide="ignore"):
+        scale = per_unit / part                      # currency of national spend per geo scaled unit (inf: none)
+    x = grids[:, None, :] * part / per_unit                                          # (grid, geo, channel)
+    beta, _ = geo_params(cd.statics, draws)
     if cd.statics.varying_channels:
         # Time-varying effectiveness: the curve at the channel's average effectiveness over the window.
-        beta = beta * effect_multiplier(cd.statics, draws["effect_coef"], xp=np)[:, win, :].mean(axis=1)
-    response = lambda xs: saturate(cd.statics, groups, xs, xp=np) * beta[:, None, :] * sc.y_scale
-    curves = response(x)                                                             # (sample, grid, channel)
+        beta = beta * effect_multiplier(cd.statics, draws["effect_coef"], xp=np)[:, win, :].mean(axis=1)[:, None, :]
+    n_grid, G, C = x.shape
+
+    def response(xs):                                                                # (sample, grid, geo, channel)
+        sat = saturate(cd.statics, groups, xs.reshape(n_grid * G, C), xp=np).reshape(-1, n_grid, G, C)
+        return sat * beta[:, None, :, :] * unit[None, None, :, None]
+
+    curves = response(x).sum(axis=2)                                                 # (sample, grid, channel)
     # Marginal return per unit of currency: central differences of each draw's curve
     # (every saturation component is smooth for x > 0).
     h = 1e-4 * np.maximum(x, 1e-3)
-    slopes = (response(x + h) - response(np.maximum(x - h, 0.0))) / ((x + h - np.maximum(x - h, 0.0)) * scale)
+    slopes = ((response(x + h) - response(np.maximum(x - h, 0.0))) / ((x + h - np.maximum(x - h, 0.0)) * scale)).sum(axis=2)
     rows, markers = [], []
     for j, ch in enumerate(d.channels):
         current = float(d.spend[win, j].mean())
@@ -112,7 +161,7 @@ def adstock_table(fitted: FittedModel, cd) -> pd.DataFrame:
 def fit_tables(cd) -> tuple[pd.DataFrame, pd.DataFrame]:
     d = cd.design
     rng = np.random.default_rng(0)  # seeded: the predictive band is reproducible
-    predictive = cd.predicted + rng.standard_normal(cd.predicted.shape) * cd.sigma[:, None]
+    predictive = cd.predicted + rng.standard_normal(cd.predicted.shape) * cd.noise_sd
     m, lo, hi = _mq(predictive)
     mean = cd.predicted.mean(axis=0)
     win = d.in_training
@@ -142,7 +191,8 @@ def compute_tables(fitted: FittedModel, frame: pd.DataFrame, model_info: dict):
     """All InsightTables for a fitted model over its training window."""
     from mediamix.insights.report import InsightTables
 
-    cd = component_draws(fitted, frame)
+    geo_model = len(fitted.scaling.geos) > 1
+    cd = component_draws(fitted, frame, per_geo=geo_model)
     curves, markers = response_curves(fitted, cd)
     fit, metrics = fit_tables(cd)
     diag = dict(fitted.diagnostics)
@@ -150,7 +200,8 @@ def compute_tables(fitted: FittedModel, frame: pd.DataFrame, model_info: dict):
     diagnostics = {
         "max_rhat": diag.get("max_rhat"), "min_ess_bulk": diag.get("min_ess_bulk"),
         "divergences": diag.get("divergences"), "num_chains": diag.get("num_chains"),
-        "num_draws": diag.get("num_draws"),
+        "num_draws": diag.get("num_draws"), "method": diag.get("method", "nuts"),
+        "notices": list(diag.get("notices") or []),
         "thresholds": {"max_rhat": fitted.spec.thresholds.max_rhat, "min_ess": fitted.spec.thresholds.min_ess,
                        "max_divergences": fitted.spec.thresholds.max_divergences,
                        "max_holdout_smape_ratio": fitted.spec.thresholds.max_holdout_smape_ratio},
@@ -168,4 +219,5 @@ def compute_tables(fitted: FittedModel, frame: pd.DataFrame, model_info: dict):
     }
     return InsightTables(model=model, contributions=contributions_table(cd), channels=channel_table(fitted, cd),
                          response_curves=curves, curve_markers=markers, adstock=adstock_table(fitted, cd),
-                         fit=fit, fit_metrics=metrics, diagnostics=diagnostics)
+                         fit=fit, fit_metrics=metrics, diagnostics=diagnostics,
+                         geo_channels=geo_channel_table(fitted, cd) if geo_model else None)

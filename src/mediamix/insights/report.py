@@ -38,6 +38,9 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "fit_metrics": ("sample", "r2", "mape", "smape", "rmse", "n"),
 }
 PARAMETER_COLUMNS = ("name", "mean", "sd", "p05", "p95", "r_hat", "ess_bulk")
+GEO_CHANNEL_COLUMNS = ("geo", "channel", "spend", "contribution_mean", "contribution_p05", "contribution_p95",
+                       "share_mean", "share_p05", "share_p95", "roas_mean", "roas_p05", "roas_p95",
+                       "roi_mean", "roi_p05", "roi_p95", "cpa_mean", "cpa_p05", "cpa_p95")
 CONVERSION_KINDS = ("revenue", "count")
 SUCCESS = "Success"
 
@@ -61,6 +64,7 @@ class InsightTables:
     fit: pd.DataFrame
     fit_metrics: pd.DataFrame
     diagnostics: dict = field(default_factory=dict)
+    geo_channels: pd.DataFrame | None = None   # geo models: per geo and channel (GEO_CHANNEL_COLUMNS)
 
     def __post_init__(self) -> None:
         for name, columns in REQUIRED_COLUMNS.items():
@@ -71,6 +75,10 @@ class InsightTables:
             missing = [c for c in columns if c not in frame.columns]
             if missing:
                 raise ValueError(f"InsightTables.{name} is missing column(s) {', '.join(missing)}")
+        if self.geo_channels is not None:
+            missing = [c for c in GEO_CHANNEL_COLUMNS if c not in self.geo_channels.columns]
+            if missing:
+                raise ValueError(f"InsightTables.geo_channels is missing column(s) {', '.join(missing)}")
         kind = self.model.get("conversion_kind")
         if kind not in CONVERSION_KINDS:
             raise ValueError(f"InsightTables.model['conversion_kind'] must be one of "
@@ -245,6 +253,31 @@ def _channel_totals(tables: InsightTables) -> dict[str, float]:
     return totals
 
 
+def geo_channel_rows(tables: InsightTables) -> tuple[list[str], list[list[Cell]]]:
+    """Header and formatted rows of the per-geo channel table (empty for a national model)."""
+    geo = tables.geo_channels
+    if geo is None or geo.empty:
+        return [], []
+    cur = tables.currency
+    contribution = (lambda x: format_money(x, cur)) if tables.is_revenue else format_number
+    columns = [(f"Spend ({cur})", lambda x: format_money(x, cur), None),
+               (f"Contribution ({cur})" if tables.is_revenue else f"Contribution ({tables.conversion})",
+                contribution, "contribution"),
+               ("Share of the geo's total", format_percent, "share")]
+    columns += [("ROAS", format_ratio, "roas")] if tables.is_revenue else \
+        [(f"CPA ({cur})", lambda x: format_money(x, cur, 2), "cpa")]
+    rows = []
+    for _, r in geo.iterrows():
+        cells = [Cell(str(r["geo"])), Cell(str(r["channel"]))]
+        for _, fmt, prefix in columns:
+            if prefix is None:
+                cells.append(Cell(fmt(r["spend"])))
+            else:
+                cells.append(Cell(fmt(r[f"{prefix}_mean"]), _interval(fmt(r[f"{prefix}_p05"]), fmt(r[f"{prefix}_p95"]))))
+        rows.append(cells)
+    return ["Geo", "Channel"] + [c[0] for c in columns], rows
+
+
 @dataclass(frozen=True)
 class KeyNumber:
     label: str
@@ -319,10 +352,12 @@ def _threshold(thresholds: dict, *names: str):
 
 
 def diagnostic_checks(tables: InsightTables) -> list[Check]:
-    """The convergence checks that set the status, each against its threshold."""
+    """The convergence checks that set the status, each against its threshold. A Laplace fit
+    (independent draws at the mode) has no convergence to check: only the fit is judged."""
     d = tables.diagnostics
     thr = d.get("thresholds") or {}
     checks = []
+    laplace = d.get("method") == "laplace"
 
     def add(name, value, fmt, limit, upper: bool):
         if value is None:
@@ -335,12 +370,16 @@ def diagnostic_checks(tables: InsightTables) -> list[Check]:
         sign = "\u2264" if upper else "\u2265"
         checks.append(Check(name, fmt(value), f"{sign} {fmt(limit)}", bool(ok)))
 
-    add("Max R-hat", d.get("max_rhat"), lambda v: format_ratio(v, 3),
-        _threshold(thr, "max_rhat", "rhat", "r_hat"), upper=True)
-    add("Min bulk ESS", d.get("min_ess_bulk"), format_number,
-        _threshold(thr, "min_ess_bulk", "ess_bulk", "min_ess"), upper=False)
-    add("Divergences", d.get("divergences"), format_number,
-        _threshold(thr, "max_divergences", "divergences"), upper=True)
+    if laplace:
+        checks.append(Check("Method", "Laplace approximation at the mode (R-hat, ESS, divergences do not apply)",
+                            "", None))
+    else:
+        add("Max R-hat", d.get("max_rhat"), lambda v: format_ratio(v, 3),
+            _threshold(thr, "max_rhat", "rhat", "r_hat"), upper=True)
+        add("Min bulk ESS", d.get("min_ess_bulk"), format_number,
+            _threshold(thr, "min_ess_bulk", "ess_bulk", "min_ess"), upper=False)
+        add("Divergences", d.get("divergences"), format_number,
+            _threshold(thr, "max_divergences", "divergences"), upper=True)
     ratio = _smape_ratio(tables)
     if ratio is not None:
         add("Holdout sMAPE \u00f7 in-sample sMAPE", ratio, format_ratio,
@@ -451,6 +490,8 @@ def report_context(tables: InsightTables, downloads: dict[str, str]) -> dict:
             tables.status, "other"),
         "succeeded": tables.succeeded,
         "reasons": [str(r) for r in model.get("status_reasons") or []],
+        "notices": [str(n) for n in tables.diagnostics.get("notices") or []
+                    if str(n) not in [str(r) for r in model.get("status_reasons") or []]],
         "key_numbers": key_numbers(tables),
         "charts": [{"key": c.key, "title": c.title, "how_to_read": c.how_to_read(tables),
                     "svg": Markup(_inline_svg(svgs[c.key]))}
@@ -458,6 +499,8 @@ def report_context(tables: InsightTables, downloads: dict[str, str]) -> dict:
         "channel_header": header,
         "channel_rows": rows,
         "channel_totals": totals,
+        "geo_header": geo_channel_rows(tables)[0],
+        "geo_rows": geo_channel_rows(tables)[1],
         "fit_header": ["Sample", "R\u00b2", "MAPE", "sMAPE", "RMSE", "Periods"],
         "fit_rows": fit_metric_rows(tables),
         "checks": checks,

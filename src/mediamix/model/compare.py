@@ -24,7 +24,7 @@ def with_log_likelihood(fitted: FittedModel, frame: pd.DataFrame) -> az.Inferenc
     chains, draws = post.sizes["chain"], post.sizes["draw"]
     y = d.y[d.in_fit]
     mu = cd.predicted[:, d.in_fit]
-    ll = norm.logpdf(y[None, :], loc=mu, scale=cd.sigma[:, None]).reshape(chains, draws, -1)
+    ll = norm.logpdf(y[None, :], loc=mu, scale=cd.noise_sd[:, d.in_fit]).reshape(chains, draws, -1)
     idata = fitted.idata.copy()
     idata.add_groups(log_likelihood={"y": ll}, coords={"week": d.dates[d.in_fit]}, dims={"y": ["week"]})
     return idata

@@ -3,6 +3,13 @@
 The scaling (target mean, per-channel spend scale, factor centre and spread, trend origin)
 is learned once from the training window and stored with the posterior, so scoring another
 date range later uses exactly the same transformation.
+
+Arrays are shaped (time, geo, channel). National data (no geo column) is one geo named
+"national"; a hierarchical model's frame has a `geo` column and one row per date and geo.
+Each geo's target and spend are scaled by that geo's own fitting-window means, so geos of
+any size read alike (1 = a typical week of that geo). With `population`, target and spend
+are taken per capita first and scaled by the means over all geos instead: a typical
+per-capita week is 1 everywhere, and geos differ by how many people they hold.
 """
 from __future__ import annotations
 
@@ -17,12 +24,13 @@ from mediamix.model.spec import ModelSpec
 from mediamix.model.transforms import lag_stack
 
 WEEKS_PER_YEAR = 52.1775  # 365.25 / 7, as the data layer's cadence uses
+NATIONAL = "national"     # the one geo of national data
 
 
 @dataclass(frozen=True)
 class Scaling:
-    y_scale: float
-    spend_scale: dict[str, float]
+    y_scale: float                           # the (summed) target's mean over the fitting window
+    spend_scale: dict[str, float]            # the (summed) spend's mean over active fitting periods
     factor_center: dict[str, float]
     factor_scale: dict[str, float]
     factor_levels: dict[str, list[str]]     # categorical factors -> dummy levels (first level is the reference)
@@ -32,6 +40,11 @@ class Scaling:
     periods_per_year: float
     period_days: float
     n_lags: int
+    # Per geo (national: one geo; older posteriors without these fields are national too).
+    geos: list[str] = field(default_factory=lambda: [NATIONAL])
+    geo_y_scale: list[float] | None = None               # per geo; None: [y_scale]
+    geo_spend_scale: dict[str, list[float]] | None = None  # channel -> per geo; None: spend_scale
+    population: str | None = None            # the per-capita column, if any
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -40,30 +53,63 @@ class Scaling:
     def from_json(cls, text: str) -> "Scaling":
         return cls(**json.loads(text))
 
+    def y_scales(self) -> np.ndarray:
+        """(geo,) target scale of each geo (per capita with a population column)."""
+        return np.asarray(self.geo_y_scale if self.geo_y_scale is not None else [self.y_scale], np.float64)
+
+    def spend_scales(self, channels: list[str]) -> np.ndarray:
+        """(geo, channel) spend scale of each geo and channel (per capita with a population column)."""
+        if self.geo_spend_scale is None:
+            return np.asarray([[self.spend_scale[c] for c in channels]], np.float64)
+        return np.asarray([self.geo_spend_scale[c] for c in channels], np.float64).T
+
 
 @dataclass
 class Design:
     dates: pd.DatetimeIndex
+    geos: list[str]                          # ["national"] for national data
     channels: list[str]
     factor_names: list[str]                  # after expanding categoricals into dummies
-    spend: np.ndarray                        # (time, channel) raw currency
-    volume: np.ndarray                       # (time, channel) raw units, NaN where not given
-    media_stack: np.ndarray                  # (lag, time, geo=1, channel) scaled spend
+    spend_geo: np.ndarray                    # (time, geo, channel) raw currency
+    volume_geo: np.ndarray                   # (time, geo, channel) raw units, NaN where not given
+    y_geo: np.ndarray                        # (time, geo) raw target, NaN where absent
+    unit: np.ndarray                         # (time, geo) target units per scaled unit (y scale x population)
+    media_stack: np.ndarray                  # (lag, time, geo, channel) scaled spend
     trend: np.ndarray                        # (time,)
     fourier: np.ndarray                      # (time, 2*order)
-    factors: np.ndarray                      # (time, factor) standardised
+    factors: np.ndarray                      # (time, geo, factor) standardised
     trend_basis: np.ndarray                  # (time, knot) cubic B-splines of a smooth trend (trend: spline)
     effect_basis: np.ndarray                 # (time, knot) B-splines of time-varying channel effects
-    y: np.ndarray                            # (time,) raw target, NaN where absent
     in_training: np.ndarray                  # (time,) bool
     in_fit: np.ndarray                       # (time,) bool: training minus holdout
     in_holdout: np.ndarray                   # (time,) bool
     scaling: Scaling
     notices: list[str] = field(default_factory=list)
 
+    # National views (summed over geos; for national data the one geo itself).
+    @property
+    def y(self) -> np.ndarray:
+        """(time,) the target summed over geos, NaN where any geo lacks it."""
+        return self.y_geo.sum(axis=1)
+
+    @property
+    def spend(self) -> np.ndarray:
+        """(time, channel) spend summed over geos."""
+        return self.spend_geo.sum(axis=1)
+
+    @property
+    def volume(self) -> np.ndarray:
+        """(time, channel) volume summed over geos, NaN where any geo lacks it."""
+        return self.volume_geo.sum(axis=1)
+
+    @property
+    def n_geos(self) -> int:
+        return len(self.geos)
+
     @property
     def y_scaled(self) -> np.ndarray:
-        return np.nan_to_num(self.y / self.scaling.y_scale)
+        """(time, geo) the target in model units (0 where absent)."""
+        return np.nan_to_num(self.y_geo / self.unit)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The numeric inputs of the NumPyro model, as float32 arrays."""
@@ -147,92 +193,204 @@ def _factor_columns(frame: pd.DataFrame, spec: ModelSpec) -> tuple[dict[str, np.
     return values, levels, impact
 
 
+def _panel(frame: pd.DataFrame, spec: ModelSpec, geos: list[str] | None) -> tuple[pd.DataFrame, pd.DatetimeIndex, list[str]]:
+    """The frame as a full grid of (date, geo) rows, date-major. National data is one geo.
+
+    geos: the trained model's geos when scoring (the data must have exactly these), else None.
+    """
+    has_geo = "geo" in frame.columns
+    if spec.geos == "hierarchical" and not has_geo:
+        raise DataError("geos: hierarchical needs data with a geo column (long format: one row per date and geo); "
+                        "this data has none. Load the geo-level data set, or set geos: national")
+    if not has_geo:
+        if geos is not None and list(geos) != [NATIONAL]:
+            raise DataError(f"the model was trained on geos {geos}, but this data has no geo column; "
+                            f"score it with the geo-level data it was trained on")
+        frame = frame.sort_values("date").reset_index(drop=True)
+        return frame, pd.DatetimeIndex(frame["date"]), [NATIONAL]
+    if spec.geos != "hierarchical":
+        raise DataError("the data has a geo column but the model is national (geos: national): sum it over geos "
+                        "first (SummaryData.national()), or set geos: hierarchical to model each geo")
+    frame = frame.assign(geo=frame["geo"].astype(str))
+    present = sorted(frame["geo"].unique())
+    if geos is None:
+        geos = present
+    else:
+        geos = list(geos)
+        missing = [g for g in geos if g not in present]
+        unknown = [g for g in present if g not in geos]
+        if missing:
+            raise DataError(f"the model was trained on geos {geos}; this data lacks {missing}. Score it with data "
+                            f"for every trained geo")
+        if unknown:
+            raise DataError(f"geo(s) {unknown} are not in the trained model (geos {geos}); drop their rows or "
+                            f"retrain the model on them")
+    repeated = frame.duplicated(["date", "geo"])
+    if repeated.any():
+        first = frame[repeated].iloc[0]
+        raise DataError(f"{int(repeated.sum())} rows repeat a (date, geo) pair, first {first['date'].date()} in geo "
+                        f"'{first['geo']}'; keep one row per date and geo")
+    dates = pd.DatetimeIndex(np.sort(frame["date"].unique()))
+    grid = pd.MultiIndex.from_product([dates, geos], names=["date", "geo"])
+    panel = frame.set_index(["date", "geo"]).reindex(grid)
+    rows = frame.groupby("geo")["date"].nunique()
+    for g in geos:
+        if rows.get(g, 0) < len(dates):
+            absent = dates[~dates.isin(frame.loc[frame["geo"] == g, "date"])]
+            raise DataError(f"geo '{g}' has no row for {len(absent)} of the {len(dates)} dates (first "
+                            f"{absent[0].date()}); every geo needs a row for every date: fill the gaps (zero "
+                            f"spend where nothing ran) or drop the geo")
+    return panel.reset_index(), dates, geos
+
+
+def _population(panel: pd.DataFrame, spec: ModelSpec, dates: pd.DatetimeIndex, geos: list[str]) -> np.ndarray:
+    """(time, geo) population to divide target and spend by; ones without a population column."""
+    shape = (len(dates), len(geos))
+    if spec.population is None:
+        return np.ones(shape)
+    if spec.population not in panel.columns:
+        raise DataError(f"population: column '{spec.population}' is not in the data; name a per-geo, per-period "
+                        f"numeric column (e.g. population) or drop population")
+    pop = pd.to_numeric(panel[spec.population], errors="coerce").to_numpy(dtype=np.float64).reshape(shape)
+    bad = ~(np.isfinite(pop) & (pop > 0))
+    if bad.any():
+        t, g = np.argwhere(bad)[0]
+        raise DataError(f"population column '{spec.population}' must be a positive number in every row; it is "
+                        f"{pop[t, g]!r} in geo '{geos[g]}' on {dates[t].date()} ({int(bad.sum())} such rows)")
+    return pop
+
+
+def _learn_scaling(spec: ModelSpec, dates: pd.DatetimeIndex, geos: list[str], spend: np.ndarray, y: np.ndarray,
+                   pop: np.ndarray, factor_values: dict, factor_levels: dict, periods_per_year: float,
+                   period_days: float, notices: list[str]) -> Scaling:
+    """Scaling from the training window. spend (time, geo, channel), y and pop (time, geo)."""
+    channels = spec.channel_names
+    geo_model = spec.geos == "hierarchical"
+    start, end = training_window(dates, spec, periods_per_year)
+    in_training = np.asarray((dates >= start) & (dates <= end))
+    n_train = int(in_training.sum())
+    n_lags = periods_for_weeks(spec.lookback_weeks, periods_per_year)
+    train_weeks = n_train * WEEKS_PER_YEAR / periods_per_year
+    for tp in spec.touchpoints:
+        max_lb = spec.lookback_weeks if tp.adstock.max_lookback is None else tp.adstock.max_lookback
+        if tp.adstock.lag + max_lb > train_weeks / 8:
+            raise SpecError(
+                f"touchpoints[{tp.name}].adstock: lag + max_lookback = {tp.adstock.lag + max_lb:g} weeks, but the "
+                f"training window has {train_weeks:.0f} weeks and the rule is lag + max lookback <= training weeks / 8 "
+                f"(= {train_weeks / 8:.1f}); shorten the lookback or train on more data")
+    holdout = periods_for_weeks(spec.holdout_weeks, periods_per_year) if spec.holdout_weeks else 0
+    if holdout and n_train - holdout < max(26, 4 * (len(channels) + len(factor_values))):
+        notices.append(f"holdout of {spec.holdout_weeks} weeks skipped: only {n_train} training periods")
+        holdout = 0
+    train_idx = np.flatnonzero(in_training)
+    fit_idx = train_idx[: len(train_idx) - holdout] if holdout else train_idx
+    fit_end = dates[fit_idx[-1]]
+    window = f"{dates[fit_idx[0]].date()}..{fit_end.date()}"
+    for g, geo in enumerate(geos):
+        missing = np.isnan(y[fit_idx, g])
+        if missing.any():
+            bad = dates[fit_idx[missing]]
+            where = f" in geo '{geo}'" if geo_model else ""
+            raise DataError(f"conversion column '{spec.conversion}' is empty on {len(bad)} training dates{where} "
+                            f"(first {bad[0].date()}); fill them or shorten the training window")
+    # Per geo, one-dimensional slices: national data gets exactly the single-series numbers.
+    per_capita_y = y / pop
+    if spec.population:
+        geo_y_scale = [float(np.mean(np.abs(per_capita_y[fit_idx].ravel())))] * len(geos)
+    else:
+        geo_y_scale = [float(np.mean(np.abs(per_capita_y[fit_idx, g]))) for g in range(len(geos))]
+    for geo, scale in zip(geos, geo_y_scale):
+        if not scale > 0:
+            raise DataError(f"conversion column '{spec.conversion}' is zero in every fitting period of geo '{geo}' "
+                            f"({window}); drop the geo or supply data")
+    y_scale = geo_y_scale[0] if len(geos) == 1 else float(np.mean(np.abs(y.sum(axis=1)[fit_idx])))
+    geo_spend_scale, spend_scale = {}, {}
+    for j, ch in enumerate(channels):
+        per_capita = spend[fit_idx, :, j] / pop[fit_idx]                        # (fit time, geo)
+        if not (per_capita > 0).any():
+            raise DataError(f"channel '{ch}' has zero spend in all {len(fit_idx)} fitting periods "
+                            f"({window}); drop it or supply data")
+        pooled = float(per_capita[per_capita > 0].mean())
+        scales = []
+        for g in range(len(geos)):
+            active = per_capita[:, g][per_capita[:, g] > 0]
+            # A geo where the channel never ran keeps the pooled scale: its effect there is 0
+            # in the window (the model gives it no share), and later spend reads on a common scale.
+            scales.append(pooled if spec.population or active.size == 0 else float(active.mean()))
+        idle = [geos[g] for g in range(len(geos)) if not (per_capita[:, g] > 0).any()]
+        if idle:
+            notices.append(f"channel '{ch}' has no spend in geo(s) {idle} in the fitting window; its effect there is 0")
+        geo_spend_scale[ch] = scales
+        national = spend.sum(axis=1)[fit_idx, j]
+        spend_scale[ch] = scales[0] if len(geos) == 1 else float(national[national > 0].mean())
+    center, scale = {}, {}
+    references = {f"{col}={lv[0]}" for col, lv in factor_levels.items()}
+    for name, v in factor_values.items():
+        if name in references:
+            continue
+        window_values = v[fit_idx].ravel()      # pooled over geos: one coefficient means the same everywhere
+        sd = float(np.nanstd(window_values))
+        # Measured from the factor's lowest level in the window (0 for an event dummy), so a
+        # factor's contribution reads as its effect against its quietest weeks, not as swings
+        # around its mean; the constant moves into the intercept.
+        center[name] = float(np.nanmin(window_values))
+        scale[name] = sd if sd > 0 else 1.0
+    return Scaling(y_scale=y_scale, spend_scale=spend_scale, factor_center=center, factor_scale=scale,
+                   factor_levels=factor_levels, train_start=str(start.date()), train_end=str(end.date()),
+                   fit_end=str(fit_end.date()), periods_per_year=periods_per_year, period_days=period_days,
+                   n_lags=n_lags, geos=list(geos), geo_y_scale=geo_y_scale, geo_spend_scale=geo_spend_scale,
+                   population=spec.population)
+
+
 def build_design(frame: pd.DataFrame, spec: ModelSpec, *, periods_per_year: float = WEEKS_PER_YEAR,
                  period_days: float = 7.0, scaling: Scaling | None = None) -> Design:
     """Arrays for the whole frame. With `scaling=None` it is learned from the training window.
 
-    frame: one row per period, a `date` column and the spec's columns (national data).
+    frame: a `date` column and the spec's columns; national data has one row per period,
+    geo-level data (spec geos: hierarchical) a `geo` column and one row per date and geo.
     """
-    frame = frame.sort_values("date").reset_index(drop=True)
-    dates = pd.DatetimeIndex(frame["date"])
-    channels = spec.channel_names
-    spend = np.column_stack([frame[t.spend].to_numpy(dtype=np.float64) for t in spec.touchpoints])
-    volume = np.column_stack([frame[t.volume].to_numpy(dtype=np.float64) if t.volume else np.full(len(frame), np.nan)
-                              for t in spec.touchpoints])
-    y = frame[spec.conversion].to_numpy(dtype=np.float64) if spec.conversion in frame else np.full(len(frame), np.nan)
-    factor_values, factor_levels, _ = _factor_columns(frame, spec)
-    notices: list[str] = []
+    panel, dates, geos = _panel(frame, spec, None if scaling is None else scaling.geos)
+    T, G = len(dates), len(geos)
 
+    def grid(column: str | None) -> np.ndarray:
+        if column is None or column not in panel.columns:
+            return np.full((T, G), np.nan)
+        return panel[column].to_numpy(dtype=np.float64).reshape(T, G)
+
+    channels = spec.channel_names
+    spend = np.stack([grid(t.spend) for t in spec.touchpoints], axis=-1)             # (time, geo, channel)
+    volume = np.stack([grid(t.volume) for t in spec.touchpoints], axis=-1)
+    y = grid(spec.conversion)
+    pop = _population(panel, spec, dates, geos)
+    factor_values, factor_levels, _ = _factor_columns(panel, spec)
+    factor_values = {k: v.reshape(T, G) for k, v in factor_values.items()}
+    notices: list[str] = []
     if scaling is None:
-        start, end = training_window(dates, spec, periods_per_year)
-        in_training = np.asarray((dates >= start) & (dates <= end))
-        n_train = int(in_training.sum())
-        n_lags = periods_for_weeks(spec.lookback_weeks, periods_per_year)
-        train_weeks = n_train * WEEKS_PER_YEAR / periods_per_year
-        for tp in spec.touchpoints:
-            max_lb = spec.lookback_weeks if tp.adstock.max_lookback is None else tp.adstock.max_lookback
-            if tp.adstock.lag + max_lb > train_weeks / 8:
-                raise SpecError(
-                    f"touchpoints[{tp.name}].adstock: lag + max_lookback = {tp.adstock.lag + max_lb:g} weeks, but the "
-                    f"training window has {train_weeks:.0f} weeks and the rule is lag + max lookback <= training weeks / 8 "
-                    f"(= {train_weeks / 8:.1f}); shorten the lookback or train on more data")
-        holdout = periods_for_weeks(spec.holdout_weeks, periods_per_year) if spec.holdout_weeks else 0
-        if holdout and n_train - holdout < max(26, 4 * (len(channels) + len(factor_values))):
-            notices.append(f"holdout of {spec.holdout_weeks} weeks skipped: only {n_train} training periods")
-            holdout = 0
-        train_idx = np.flatnonzero(in_training)
-        fit_idx = train_idx[: len(train_idx) - holdout] if holdout else train_idx
-        fit_end = dates[fit_idx[-1]]
-        train_y = y[fit_idx]
-        if np.isnan(train_y).any():
-            bad = dates[fit_idx[np.isnan(train_y)]]
-            raise DataError(f"conversion column '{spec.conversion}' is empty on {len(bad)} training dates "
-                            f"(first {bad[0].date()}); fill them or shorten the training window")
-        y_scale = float(np.mean(np.abs(train_y)))
-        spend_scale = {}
-        for j, ch in enumerate(channels):
-            active = spend[fit_idx, j][spend[fit_idx, j] > 0]
-            if active.size == 0:
-                raise DataError(f"channel '{ch}' has zero spend in all {len(fit_idx)} fitting periods "
-                                f"({dates[fit_idx[0]].date()}..{fit_end.date()}); drop it or supply data")
-            spend_scale[ch] = float(active.mean())
-        center, scale = {}, {}
-        references = {f"{col}={lv[0]}" for col, lv in factor_levels.items()}
-        for name, v in factor_values.items():
-            if name in references:
-                continue
-            sd = float(np.nanstd(v[fit_idx]))
-            # Measured from the factor's lowest level in the window (0 for an event dummy), so a
-            # factor's contribution reads as its effect against its quietest weeks, not as swings
-            # around its mean; the constant moves into the intercept.
-            center[name] = float(np.nanmin(v[fit_idx]))
-            scale[name] = sd if sd > 0 else 1.0
-        scaling = Scaling(y_scale=y_scale, spend_scale=spend_scale, factor_center=center, factor_scale=scale,
-                          factor_levels=factor_levels, train_start=str(start.date()), train_end=str(end.date()),
-                          fit_end=str(fit_end.date()), periods_per_year=periods_per_year, period_days=period_days,
-                          n_lags=n_lags)
+        scaling = _learn_scaling(spec, dates, geos, spend, y, pop, factor_values, factor_levels, periods_per_year,
+                                 period_days, notices)
     start, end, fit_end = (pd.Timestamp(scaling.train_start), pd.Timestamp(scaling.train_end),
                            pd.Timestamp(scaling.fit_end))
     in_training = np.asarray((dates >= start) & (dates <= end))
     in_fit = np.asarray((dates >= start) & (dates <= fit_end))
     in_holdout = in_training & ~in_fit
 
-    scaled_spend = spend / np.array([scaling.spend_scale[c] for c in channels])[None, :]
-    media_stack = lag_stack(scaled_spend[:, None, :], scaling.n_lags)
+    unit = scaling.y_scales()[None, :] * pop                                          # (time, geo)
+    scaled_spend = spend / (scaling.spend_scales(channels)[None, :, :] * pop[:, :, None])
+    media_stack = lag_stack(scaled_spend, scaling.n_lags)
     span_days = max((end - start).days, 1)
     trend = ((dates - start).days.to_numpy() / span_days) if spec.trend == "linear" else np.zeros(len(dates))
     fourier = _fourier(dates, spec.seasonality_order, scaling.period_days)
     names = list(scaling.factor_center)
-    factors = np.column_stack([(factor_values[n] - scaling.factor_center[n]) / scaling.factor_scale[n]
-                               if n in factor_values else np.zeros(len(dates)) for n in names]) if names \
-        else np.zeros((len(dates), 0))
+    factors = np.stack([(factor_values[n] - scaling.factor_center[n]) / scaling.factor_scale[n]
+                        if n in factor_values else np.zeros((T, G)) for n in names], axis=-1) if names \
+        else np.zeros((T, G, 0))
     trend_basis = spline_basis(dates, start, end, spec.trend_knot_weeks) if spec.trend == "spline" \
         else np.zeros((len(dates), 0))
     effect_basis = spline_basis(dates, start, end, spec.effect_knot_weeks) \
         if any(t.time_varying for t in spec.touchpoints) else np.zeros((len(dates), 0))
-    return Design(dates=dates, channels=channels, factor_names=names, spend=spend, volume=volume,
-                  media_stack=media_stack, trend=trend, fourier=fourier, factors=np.nan_to_num(factors), y=y,
-                  trend_basis=trend_basis, effect_basis=effect_basis,
+    return Design(dates=dates, geos=list(geos), channels=channels, factor_names=names, spend_geo=spend,
+                  volume_geo=volume, y_geo=y, unit=unit, media_stack=media_stack, trend=trend, fourier=fourier,
+                  factors=np.nan_to_num(factors), trend_basis=trend_basis, effect_basis=effect_basis,
                   in_training=in_training, in_fit=in_fit, in_holdout=in_holdout, scaling=scaling, notices=notices)
 
 

@@ -2,6 +2,11 @@
 
 Every fit carries these; a summary built from a fit that misses a threshold is flagged with
 the parameters that failed (never only when a plot is asked for).
+
+A Laplace fit (sampler.method: laplace) draws independently from a Gaussian at the mode:
+R-hat, ESS, divergences and tree depths say nothing about it, so they are not computed
+(NaN) and do not decide its status; the fit metrics do, and the diagnostics carry
+`method: laplace` and a notice that the posterior is approximate.
 """
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ import pandas as pd
 from mediamix.model.spec import DiagnosticThresholds
 
 SUCCESS, TRAINING_ISSUE = "Success", "Training issue"
+LAPLACE_NOTICE = ("approximate posterior (Laplace at the mode): intervals are approximate; "
+                  "train with method nuts for final results")
 
 
 def fit_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -50,6 +57,9 @@ class Diagnostics:
     status: str = SUCCESS
     reasons: list[str] = field(default_factory=list)
     parameters: pd.DataFrame | None = None
+    method: str = "nuts"                                  # nuts | laplace (spec.sampler.method)
+    notices: list[str] = field(default_factory=list)      # shown with the status, never change it
+    pareto_k: float | None = None   # laplace: PSIS k of the draws' importance ratios (> 0.7: poor tails)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -57,17 +67,58 @@ class Diagnostics:
         return out
 
 
-def _parameter_table(idata: az.InferenceData) -> pd.DataFrame:
+def _parameter_table(idata: az.InferenceData, convergence: bool = True) -> pd.DataFrame:
     names = [v for v in idata.posterior.attrs["sampled_sites"].split() if v in idata.posterior]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # arviz warns on 1-chain R-hat; the thresholds handle it
-        summary = az.summary(idata, var_names=names, kind="all", hdi_prob=0.9, round_to="none")
+        summary = az.summary(idata, var_names=names, kind="all" if convergence else "stats", hdi_prob=0.9,
+                             round_to="none")
     table = summary.rename(columns={"hdi_5%": "p05", "hdi_95%": "p95"}).reset_index(names="name")
+    if not convergence:      # independent draws: nothing to converge
+        table["r_hat"] = table["ess_bulk"] = np.nan
     return table[["name", "mean", "sd", "p05", "p95", "r_hat", "ess_bulk"]]
 
 
+def _holdout_reason(in_sample: dict, holdout: dict | None, thresholds: DiagnosticThresholds) -> list[str]:
+    if holdout is not None and in_sample["smape"] > 0:
+        ratio = holdout["smape"] / in_sample["smape"]
+        if ratio > thresholds.max_holdout_smape_ratio:
+            return [f"holdout sMAPE {holdout['smape']:.2f}% is {ratio:.1f}x the in-sample "
+                    f"{in_sample['smape']:.2f}% (allowed {thresholds.max_holdout_smape_ratio}x): "
+                    f"the model does not forecast well"]
+    return []
+
+
+def _pareto_k(idata: az.InferenceData) -> float | None:
+    if "log_weight" not in idata.sample_stats:
+        return None
+    lw = idata.sample_stats["log_weight"].to_numpy().ravel()
+    lw = lw[np.isfinite(lw)]
+    if lw.size < 20:
+        return float("nan")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return float(np.ravel(az.psislw(lw - lw.max())[1])[0])
+
+
+def diagnose_laplace(idata: az.InferenceData, thresholds: DiagnosticThresholds, *, in_sample: dict,
+                     holdout: dict | None) -> Diagnostics:
+    """A Laplace fit's diagnostics: its status rests on the fit metrics alone, with a notice
+    that the posterior is an approximation."""
+    reasons = _holdout_reason(in_sample, holdout, thresholds)
+    nan = float("nan")
+    return Diagnostics(
+        max_rhat=nan, min_ess_bulk=nan, divergences=0, num_chains=int(idata.posterior.sizes["chain"]),
+        num_draws=int(idata.posterior.sizes["draw"]), mean_tree_depth=0.0, max_tree_depth_hits=0, bfmi_min=nan,
+        in_sample=in_sample, holdout=holdout, status=SUCCESS if not reasons else TRAINING_ISSUE, reasons=reasons,
+        parameters=_parameter_table(idata, convergence=False), method="laplace", notices=[LAPLACE_NOTICE],
+        pareto_k=_pareto_k(idata))
+
+
 def diagnose(idata: az.InferenceData, thresholds: DiagnosticThresholds, *, in_sample: dict,
-             holdout: dict | None, max_tree_depth: int) -> Diagnostics:
+             holdout: dict | None, max_tree_depth: int, method: str = "nuts") -> Diagnostics:
+    if method == "laplace":
+        return diagnose_laplace(idata, thresholds, in_sample=in_sample, holdout=holdout)
     params = _parameter_table(idata)
     chains, draws = idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]
     r_hat = params["r_hat"].to_numpy(dtype=float)
@@ -96,12 +147,7 @@ def diagnose(idata: az.InferenceData, thresholds: DiagnosticThresholds, *, in_sa
     if divergences > thresholds.max_divergences:
         reasons.append(f"{divergences} divergent transitions (allowed {thresholds.max_divergences}); "
                        f"results may be biased: raise target_accept or simplify the model")
-    if holdout is not None and in_sample["smape"] > 0:
-        ratio = holdout["smape"] / in_sample["smape"]
-        if ratio > thresholds.max_holdout_smape_ratio:
-            reasons.append(f"holdout sMAPE {holdout['smape']:.2f}% is {ratio:.1f}x the in-sample "
-                           f"{in_sample['smape']:.2f}% (allowed {thresholds.max_holdout_smape_ratio}x): "
-                           f"the model does not forecast well")
+    reasons += _holdout_reason(in_sample, holdout, thresholds)
     return Diagnostics(
         max_rhat=max_rhat, min_ess_bulk=min_ess, divergences=divergences, num_chains=int(chains),
         num_draws=int(draws), mean_tree_depth=float(depth.mean()),

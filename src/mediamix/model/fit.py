@@ -52,8 +52,8 @@ from numpyro.infer.util import ParamInfo
 
 from mediamix.model.design import Design
 from mediamix.model.mmm import (SIGMA_LOG_SD, ModelStatics, component_param_names, derived, lift_residuals, log_density, num_params, pack, param_names,
-                                predicted_mean, prior_centre, prior_residuals, site_dims, site_normals, site_shapes,
-                                unpack)
+                                predicted_mean, predicted_mean_geo, prior_centre, prior_residuals, site_dims,
+                                site_normals, site_shapes, unpack)
 from mediamix.model.priors import SharePriors, share_priors
 from mediamix.model.spec import ModelSpec
 
@@ -65,6 +65,17 @@ SMALL_MODEL_OPTIONS = {**COMPILER_OPTIONS, "xla_backend_optimization_level": 1}
 SMALL_MODEL_ELEMENTS = 100_000      # lag x time x geo x channel cells of the media stack
 CHANNEL_SITES = ("share_logit", "share", "beta")      # besides the components' parameters
 FACTOR_SITES = ("factor_coef", "factor_raw")
+# With several geos: per-geo parameters, and the pooling sites' layout.
+GEO_CHANNEL_SITES = ("share", "beta", "share_eps")
+GEO_SITES = ("level", "intercept")
+# laplace_start differentiates by central differences in NumPy: each Jacobian evaluates the
+# model 2 x D times. Evaluations run in blocks of at most JACOBIAN_BLOCK_CELLS (model rows x
+# time x geo x channel) to bound memory; above LAPLACE_MAX_CELLS per Jacobian (~2-3 s on one
+# core, a large geo model: D ~ 1,700 and 300k cells is 1e9) the start is skipped for the
+# prior-centre start, which is slower to warm up but costs nothing.
+JACOBIAN_BLOCK_CELLS = 4_000_000
+POSTPROCESS_BLOCK_CELLS = 20_000_000     # derive_draws: draws x time x geo x channel per block
+LAPLACE_MAX_CELLS = 50_000_000
 START_JITTER = 0.5       # sd of the chains' starting points around the mode, in posterior sds
 _UNKNOWN_ENERGY = 1e30   # starting potential energy: above any reachable one (see above)
 
@@ -135,13 +146,18 @@ def laplace_start(statics: ModelStatics, max_iter: int = 50) -> tuple[np.ndarray
     st = statics.to_numpy()
     D, i_sigma = num_params(st), _site_offset(st, "sigma_log")
     free = np.array([i for i in range(D) if i != i_sigma])
+    cells = int(np.prod(np.shape(st.arrays["media_stack"])[1:]))          # time x geo x channel
+    if 2 * len(free) * cells > LAPLACE_MAX_CELLS:
+        raise FloatingPointError(f"Laplace start skipped: {D} parameters x {cells} cells is too large for "
+                                 f"finite differences")
     w = st.fit_weight.astype(np.float64)
-    sw, y, n = np.sqrt(w), st.y_scaled.astype(np.float64), max(float(w.sum()), 1.0)
+    y = st.y_scaled.astype(np.float64)                                   # (time, geo)
+    sw, n = np.sqrt(w)[:, None], max(float(w.sum()) * st.n_geos, 1.0)
 
     def data_residuals(Z):
         p = derived(st, unpack(st, Z), xp=np, with_saturation=True)
-
-        return sw * (y - predicted_mean(st, p, p["_sat"], xp=np)), p
+        r = sw * (y - predicted_mean_geo(st, p, p["_sat"], xp=np))       # (..., time, geo)
+        return np.reshape(r, r.shape[:-2] + (-1,)), p
 
     def residuals(Z, sigma):
         data, p = data_residuals(Z)
@@ -149,12 +165,17 @@ def laplace_start(statics: ModelStatics, max_iter: int = 50) -> tuple[np.ndarray
         prior, _ = prior_residuals(st, u, p, xp=np)
         prior.pop("sigma_log")                   # sigma_log is handled in closed form
         prior["lift_tests"] = lift_residuals(st, p, xp=np)
+        # The geo intercepts' log-sd term is left out with the others: with it the joint mode
+        # of a centred hierarchy is degenerate (all intercepts equal, their sd -> 0).
         return np.concatenate([data / sigma] + [np.reshape(r, Z.shape[:-1] + (-1,)) for r in prior.values()], axis=-1)
 
     def jacobian(z, sigma, h=1e-4):
         E = np.zeros((len(free), D))
         E[np.arange(len(free)), free] = h
-        R = residuals(np.concatenate([z + E, z - E]), sigma)
+        Z = np.concatenate([z + E, z - E])
+        block = max(1, JACOBIAN_BLOCK_CELLS // max(cells, 1))
+        R = residuals(Z, sigma) if block >= len(Z) else \
+            np.concatenate([residuals(Z[i:i + block], sigma) for i in range(0, len(Z), block)])
         return ((R[:len(free)] - R[len(free):]) / (2 * h)).T        # (residual, free parameter)
 
     def profiled_sigma(z):
@@ -209,7 +230,7 @@ def sampler_start(statics: ModelStatics) -> tuple[np.ndarray, np.ndarray, str]:
         st = statics.to_numpy()
         start = prior_centre(st)
         sds = {k: np.broadcast_to(sd, np.shape(start[k])) for k, (_, sd) in site_normals(st, start, np).items()}
-        scale = pack(st, {**sds, "level": np.float32(0.05)})
+        scale = pack(st, {**sds, "level": np.full(np.shape(start["level"]), 0.05, np.float32)})
         return pack(st, start), np.diag(scale), "prior"
 
 
@@ -408,6 +429,65 @@ def fit_nuts(spec: ModelSpec, design: Design, *, progress: bool = True) -> FitOu
     out, timings = run_nuts(statics, cfg, s.seed, progress=progress)
     t0 = time.perf_counter()
     sampled = unpack(statics, out["z"])
+    params = derive_draws(statics, sampled)
+    posterior = {**sampled, **{k: params[k] for k in param_names(statics) if k not in sampled}}
+    if not statics.has_trend:
+        posterior.pop("trend_coef", None)
+    if not statics.n_season:
+        posterior.pop("season", None)
+    posterior = {k: np.asarray(v, np.float32) for k, v in posterior.items()}
+    dims, coords = site_dims(statics, design.channels)
+    dims.update({name: ["channel"] for name in CHANNEL_SITES + component_param_names(statics)})
+    dims.update({name: ["factor"] for name in FACTOR_SITES})
+    dims.update({"trend_spline": ["trend_knot"], "effect_coef": ["channel", "effect_knot"]})
+    coords.update({"channel": design.channels, "factor": design.factor_names})
+    geo_layout(statics, design, posterior, dims, coords)
+    stats = {"diverging": out["diverging"], "n_steps": out["n_steps"], "energy": out["energy"], "lp": out["lp"],
+             "tree_depth": np.floor(np.log2(np.maximum(out["n_steps"], 1))).astype(int) + 1}
+    idata = az.from_dict(posterior=posterior, sample_stats=stats, coords=coords, dims=dims)
+    idata.posterior.attrs["sampled_sites"] = " ".join(sampled)   # what diagnostics judge
+    seconds = time.perf_counter() - started
+    timings.update(seconds=seconds, postprocess_seconds=time.perf_counter() - t0, chain_method=chain_method(s.chains))
+    return FitOutput(idata=idata, statics=statics, priors=priors, seconds=seconds, timings=timings)
+
+
+def derive_draws(statics: ModelStatics, sampled: dict) -> dict:
+    """`derived` (NumPy) for draws shaped (chain, draw, ...), in blocks of draws of at most
+    POSTPROCESS_BLOCK_CELLS saturated-media cells: a large geo model's saturated media for
+    every draw at once would take gigabytes. Small models are one block (the same call)."""
+    st = statics.to_numpy()
+    lead = np.shape(sampled["sigma_log"])                                   # (chain, draw)
+    n = int(np.prod(lead))
+    cells = int(np.prod(np.shape(st.arrays["media_stack"])[1:]))
+    block = max(1, POSTPROCESS_BLOCK_CELLS // max(cells, 1))
+    if block >= n:
+        return derived(st, sampled, xp=np)
+    flat = {k: np.reshape(v, (n,) + np.shape(v)[len(lead):]) for k, v in sampled.items()}
+    parts = [derived(st, {k: v[i:i + block] for k, v in flat.items()}, xp=np) for i in range(0, n, block)]
+    return {k: np.concatenate([p[k] for p in parts]).reshape(lead + np.shape(parts[0][k])[1:]) for k in parts[0]}
+
+
+def geo_layout(statics: ModelStatics, design: Design, posterior: dict, dims: dict, coords: dict) -> None:
+    """With several geos: per-geo parameters get a geo dimension (in place); share_eps is
+    stored (geo, channel). A national model's posterior is left as it is."""
+    if statics.n_geos == 1:
+        return
+    G, C = statics.n_geos, statics.n_channels
+    posterior["share_eps"] = posterior["share_eps"].reshape(posterior["share_eps"].shape[:-1] + (G, C))
+    dims.update({name: ["geo", "channel"] for name in GEO_CHANNEL_SITES})
+    dims.update({name: ["geo"] for name in GEO_SITES})
+    dims["share_tau_log"] = ["channel"]
+    coords["geo"] = list(design.geos)
+
+
+# ---- post-processing shared by the fit methods ---------------------------------------------------
+
+def inference_data(statics: ModelStatics, design: Design, z: np.ndarray, stats: dict) -> az.InferenceData:
+    """ArviZ InferenceData from flat draws z (chain, draw, D) and per-draw sample stats: the
+    post-processing of `fit_nuts` as one function (fit_nuts still has its own copy of these
+    lines; keep the two the same until it calls this). The model's parameters are derived
+    from the draws with the same equations in NumPy."""
+    sampled = unpack(statics, z)
     params = derived(statics.to_numpy(), sampled, xp=np)
     posterior = {**sampled, **{k: params[k] for k in param_names(statics) if k not in sampled}}
     if not statics.has_trend:
@@ -420,10 +500,79 @@ def fit_nuts(spec: ModelSpec, design: Design, *, progress: bool = True) -> FitOu
     dims.update({name: ["factor"] for name in FACTOR_SITES})
     dims.update({"trend_spline": ["trend_knot"], "effect_coef": ["channel", "effect_knot"]})
     coords.update({"channel": design.channels, "factor": design.factor_names})
-    stats = {"diverging": out["diverging"], "n_steps": out["n_steps"], "energy": out["energy"], "lp": out["lp"],
-             "tree_depth": np.floor(np.log2(np.maximum(out["n_steps"], 1))).astype(int) + 1}
+    geo_layout(statics, design, posterior, dims, coords)
     idata = az.from_dict(posterior=posterior, sample_stats=stats, coords=coords, dims=dims)
     idata.posterior.attrs["sampled_sites"] = " ".join(sampled)   # what diagnostics judge
+    return idata
+
+
+# ---- Laplace mode: independent draws from the Gaussian approximation at the mode ---------------
+
+_LOG_DENSITIES: dict = {}
+
+
+def batched_log_density(statics: ModelStatics, Z: np.ndarray) -> np.ndarray:
+    """`log_density` at every row of Z (n, D): one jitted vmap, compiled once per shape and kept
+    for the process (and in the persistent compilation cache)."""
+    Z = jnp.asarray(Z, jnp.float32)
+    leaves, treedef = jax.tree.flatten(statics)
+    key = (treedef, tuple((np.shape(a), str(a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype))
+                          for a in leaves), Z.shape)
+    if key not in _LOG_DENSITIES:
+        use_compile_cache()
+        lowered = jax.jit(jax.vmap(log_density, in_axes=(None, 0)),
+                          compiler_options=compiler_options(statics)).lower(statics, Z)
+        with _cache_any_compile_time():
+            _LOG_DENSITIES[key] = lowered.compile()
+    return np.asarray(_LOG_DENSITIES[key](statics, Z), np.float64)
+
+
+def fit_laplace(spec: ModelSpec, design: Design, *, progress: bool = True) -> FitOutput:
+    """A fast approximate fit: `laplace_start`'s mode and Gauss-Newton covariance, and
+    chains x draws independent draws z = mode + chol @ N(0, I) (seeded by sampler.seed; warmup
+    is not used). Same InferenceData layout as `fit_nuts`; sample_stats: diverging False,
+    n_steps and tree_depth 0, lp = the log density at the draw, energy = -lp (its potential
+    energy: no kinetic part), log_weight = lp - log q (the importance ratio against the
+    Gaussian, up to a constant). R-hat and ESS mean nothing here (see diagnostics)."""
+    from mediamix.errors import TrainingError
+
+    started = time.perf_counter()
+    priors = share_priors(spec, spend_in_fit(design), float(np.nansum(design.y[design.in_fit])))
+    statics = ModelStatics(spec, design, priors)
+    s = spec.sampler
+    timings: dict = {"start": "laplace", "method": "laplace"}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=3, desc="Laplace (mode, draws, density)", unit="step")
+    t0 = time.perf_counter()
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            mode, chol = laplace_start(statics)
+    except (FloatingPointError, np.linalg.LinAlgError, ValueError) as exc:
+        if bar is not None:
+            bar.close()
+        raise TrainingError(f"the Laplace fit found no usable posterior mode ({exc}); "
+                            f"train with method nuts (without --fast)") from None
+    timings["start_seconds"] = time.perf_counter() - t0
+    if bar is not None:
+        bar.update(1)
+    t0 = time.perf_counter()
+    eps = np.random.default_rng(s.seed).standard_normal((s.chains, s.draws, len(mode)))
+    z = (mode.astype(np.float64) + eps @ chol.astype(np.float64).T).astype(np.float32)
+    if bar is not None:
+        bar.update(1)
+    lp = batched_log_density(statics, z.reshape(-1, z.shape[-1])).reshape(s.chains, s.draws)
+    log_q = -0.5 * np.sum(eps ** 2, axis=-1) - np.sum(np.log(np.diag(chol.astype(np.float64))))
+    timings["sample_seconds"] = time.perf_counter() - t0
+    if bar is not None:
+        bar.update(1)
+        bar.close()
+    t0 = time.perf_counter()
+    zeros = np.zeros((s.chains, s.draws), int)
+    stats = {"diverging": zeros.astype(bool), "n_steps": zeros, "tree_depth": zeros,
+             "energy": -lp, "lp": lp, "log_weight": lp - log_q}
+    idata = inference_data(statics, design, z, stats)
     seconds = time.perf_counter() - started
-    timings.update(seconds=seconds, postprocess_seconds=time.perf_counter() - t0, chain_method=chain_method(s.chains))
+    timings.update(seconds=seconds, postprocess_seconds=time.perf_counter() - t0, chain_method="independent draws")
     return FitOutput(idata=idata, statics=statics, priors=priors, seconds=seconds, timings=timings)

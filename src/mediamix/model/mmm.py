@@ -27,6 +27,22 @@ no constraining transforms); the model's parameters are deterministic functions 
               auto impact: coef = 0.25 * raw, raw ~ N(0, 1)
     sigma     = exp(sigma_log), sigma_log ~ N(-3, 1.5)
 
+Geos. Every array carries a geo axis (time, geo, channel); national data is one geo. With
+G > 1 geos (`geos: hierarchical`, design.py) each geo's target and spend have their own
+scale, and the model above holds per geo g, sharing the components' adstock and saturation
+parameters, the trend, seasonality, factor coefficients and sigma (all on scaled units).
+Each geo has its own intercept and shares, partially pooled (the shares non-centred):
+
+    share_gc     = sigmoid(share_logit_c + tau_c * eps_gc), tau_c = exp(share_tau_log_c),
+                   share_tau_log_c ~ N(-1.5, 0.7), eps_gc ~ N(0, 1); share_gc = 0 where
+                   channel c had no spend in geo g over the fitting window
+    beta_gc      = share_gc * sum_fit(y_g) / sum_fit(hill_gc)
+    intercept_g  ~ N(intercept_mu, exp(intercept_tau_log)), intercept_mu ~ N(0.7, 0.5),
+                   intercept_tau_log ~ N(-2, 1)
+
+and `level` (below) is sampled per geo. With one geo none of these sites exist: the
+national model is exactly the model above (its parameters keep their national shapes).
+
 How the sampler sees it (a reparameterisation: the posterior is exactly the model above).
 The intercept is not sampled. The sampler draws `level`, the model's mean over the fitting
 window,
@@ -54,7 +70,8 @@ and `mmm_model` (the same density as a NumPyro model, for NumPyro tools) are bot
 them and from one prior table, `site_normals`. A test checks that the two densities agree.
 Posterior names kept for scoring: the components' parameters (decay, half, slope, ... per
 channel, NaN where a channel's component has no such parameter), share, beta, intercept,
-trend_coef, season, factor_coef, sigma.
+trend_coef, season, factor_coef, sigma; with several geos share and beta are (geo, channel)
+and intercept (geo,).
 """
 from __future__ import annotations
 
@@ -72,7 +89,8 @@ from mediamix.model.spec import ModelSpec
 from mediamix.model.transforms import apply_adstock, lag_layout, sigmoid
 
 # The model's own sampled sites, after the components' sites in the flat parameter vector.
-MODEL_SITES = ("share_logit", "level", "trend_coef", "season", "factor_raw", "sigma_log")
+MODEL_SITES = ("share_logit", "share_tau_log", "share_eps", "level", "intercept_mu", "intercept_tau_log",
+               "trend_coef", "season", "factor_raw", "sigma_log")
 # The model's parameters besides the components', which every posterior carries.
 MODEL_PARAMS = ("share", "beta", "intercept", "trend_coef", "season", "factor_coef", "sigma")
 
@@ -84,6 +102,10 @@ TREND_TAU_LOG_LOC, TREND_TAU_LOG_SD = float(np.log(0.05)), 0.7
 EFFECT_TAU_LOG_LOC, EFFECT_TAU_LOG_SD = float(np.log(0.15)), 0.5
 SIGNED_FACTOR_LOC, AUTO_FACTOR_SCALE = -2.0, 0.25
 SIGMA_LOG_LOC, SIGMA_LOG_SD = -3.0, 1.5
+# Geo pooling: a geo's share logit sits ~0.2 (exp(-1.5)) from the channel's, a priori, within
+# a factor ~2 either way; geo intercepts ~0.14 (exp(-2)) apart on the scaled target.
+SHARE_TAU_LOG_LOC, SHARE_TAU_LOG_SD = -1.5, 0.7
+INTERCEPT_TAU_LOG_LOC, INTERCEPT_TAU_LOG_SD = -2.0, 1.0
 
 
 def decay_bounds(spec: ModelSpec, periods_per_year: float) -> tuple[np.ndarray, np.ndarray]:
@@ -122,7 +144,7 @@ def _inverse_order(groups) -> tuple[int, ...] | None:
 
 
 _STATIC = ("n_lags", "n_factors", "n_channels", "n_season", "has_trend", "adstock_groups", "saturation_groups",
-           "adstock_inverse", "saturation_inverse", "n_trend_knots", "n_effect_knots", "varying_channels")
+           "adstock_inverse", "saturation_inverse", "n_trend_knots", "n_effect_knots", "varying_channels", "n_geos")
 
 
 @jax.tree_util.register_pytree_node_class
@@ -183,17 +205,25 @@ class ModelStatics:
         # (channel, varying channel) 0/1: puts the varying channels' effect curves in place.
         self.varying_onehot = np.eye(self.n_channels, dtype=f32)[:, list(self.varying_channels)]
         fit = np.asarray(design.in_fit, bool)
+        self.n_geos = len(design.geos)
         self.fit_mask = fit
         self.fit_weight = fit.astype(f32)
-        y = np.asarray(design.y_scaled, np.float64)
+        y = np.asarray(design.y_scaled, np.float64)                      # (time, geo)
         self.y_scaled = y.astype(f32)
-        self.y_fit_total = np.asarray(y[fit].sum(), f32)
+        # Summed over one geo at a time: national data gets the single-series sum exactly.
+        self.y_fit_total = np.asarray([y[fit, g].sum() for g in range(self.n_geos)], f32)       # (geo,)
+        # (geo, channel) 1 where the channel has spend in the geo's fitting window: elsewhere
+        # the geo's share is 0 (nothing in the window says what it would be).
+        self.share_mask = (design.media_stack[0][fit] > 0).any(axis=0).astype(f32)
         # Fitting-window means of the linear columns: what ties `level` to the intercept.
         n_fit = max(int(fit.sum()), 1)
         self.n_fit = np.asarray(float(fit.sum()), f32)
+        self.n_obs = np.asarray(float(fit.sum() * self.n_geos), f32)
         self.trend_mean = np.asarray(design.trend[fit].sum() / n_fit, f32)
         self.fourier_mean = (design.fourier[fit].sum(axis=0) / n_fit).astype(f32)
-        self.factor_mean = (design.factors[fit].sum(axis=0) / n_fit).astype(f32)
+        self.factor_mean = (design.factors[fit].sum(axis=0) / n_fit).astype(f32)       # (geo, factor)
+        # Lift tests measure the national target: a geo's scaled units in national scaled units.
+        self.lift_unit = (design.unit / design.scaling.y_scale).astype(f32)              # (time, geo)
         self.trend_basis_mean = (design.trend_basis[fit].sum(axis=0) / n_fit).astype(f32)
         # lift tests: window, onehot, obs, se
         self.lift = lift_arrays(spec if training else spec.replace(lift_tests=()), design)
@@ -234,7 +264,10 @@ def site_shapes(statics: ModelStatics) -> dict[str, int]:
     Component sites are named kind_site and sized by the channels using the component."""
     sizes = {f"{kind}_{site}": len(idx) for comp, kind, idx in _component_groups(statics) for site in comp.sites}
     n_varying, spline = len(statics.varying_channels), statics.n_trend_knots > 0
-    sizes.update({"share_logit": statics.n_channels, "level": 0,
+    pooled, G, C = statics.n_geos > 1, statics.n_geos, statics.n_channels
+    sizes.update({"share_logit": C, "share_tau_log": C if pooled else None, "share_eps": G * C if pooled else None,
+                  "level": G if pooled else 0, "intercept_mu": 0 if pooled else None,
+                  "intercept_tau_log": 0 if pooled else None,
                   "trend_coef": 0 if statics.has_trend else None, "season": statics.n_season or None,
                   "factor_raw": statics.n_factors or None,
                   "trend_eps": statics.n_trend_knots - 1 if spline else None, "trend_tau_log": 0 if spline else None,
@@ -280,7 +313,7 @@ def unpack(statics: ModelStatics, z) -> dict:
 
 def pack(statics: ModelStatics, sites: dict) -> np.ndarray:
     """{site: value} -> the flat float32 vector (inverse of `unpack` for one draw)."""
-    return np.concatenate([np.atleast_1d(np.asarray(sites[name], np.float32)) for name in site_shapes(statics)])
+    return np.concatenate([np.ravel(np.asarray(sites[name], np.float32)) for name in site_shapes(statics)])
 
 
 def site_normals(statics: ModelStatics, u: dict, xp=jnp) -> dict[str, tuple]:
@@ -295,7 +328,10 @@ def site_normals(statics: ModelStatics, u: dict, xp=jnp) -> dict[str, tuple]:
             if f"{kind}_{site}" not in u:
                 break          # later sites may depend on this one (NumPyro samples in order)
             earlier[site] = u[f"{kind}_{site}"]
-    out.update({"share_logit": (statics.share_loc, statics.share_scale), "trend_coef": (0.0, TREND_SD),
+    out.update({"share_logit": (statics.share_loc, statics.share_scale),
+                "share_tau_log": (SHARE_TAU_LOG_LOC, SHARE_TAU_LOG_SD), "share_eps": (0.0, 1.0),
+                "intercept_mu": (INTERCEPT_LOC, INTERCEPT_SD),
+                "intercept_tau_log": (INTERCEPT_TAU_LOG_LOC, INTERCEPT_TAU_LOG_SD), "trend_coef": (0.0, TREND_SD),
                 "season": (0.0, SEASON_SD), "factor_raw": (statics.factor_loc, statics.factor_scale),
                 "trend_eps": (0.0, 1.0), "trend_tau_log": (TREND_TAU_LOG_LOC, TREND_TAU_LOG_SD),
                 "effect_eps": (0.0, 1.0), "effect_tau_log": (EFFECT_TAU_LOG_LOC, EFFECT_TAU_LOG_SD),
@@ -312,11 +348,13 @@ def prior_centre(statics: ModelStatics) -> dict:
                       for s, v in comp.start(knobs).items()})
     sizes = site_shapes(statics)
     fixed = site_normals(statics, start, np)
-    for name in ("share_logit", "trend_coef", "season", "factor_raw", "trend_eps", "trend_tau_log", "effect_eps",
-                 "effect_tau_log"):
+    for name in ("share_logit", "share_tau_log", "share_eps", "intercept_mu", "intercept_tau_log", "trend_coef",
+                 "season", "factor_raw", "trend_eps", "trend_tau_log", "effect_eps", "effect_tau_log"):
         if name in sizes:
             start[name] = np.broadcast_to(np.asarray(fixed[name][0], np.float32), (sizes[name],) if sizes[name] else ())
-    start["level"] = np.float32(1.0)
+    # Each geo's level at its data mean (1 with the geo's own scaling; national data: 1).
+    start["level"] = (np.asarray(statics.y_fit_total) / np.asarray(statics.n_fit)).astype(np.float32) \
+        if statics.n_geos > 1 else np.float32(1.0)
     start["sigma_log"] = np.float32(-2.0)
     return start
 
@@ -375,11 +413,14 @@ def saturate(statics: ModelStatics, groups: list[dict], x, xp=jnp):
 
 
 def media_saturation(statics: ModelStatics, groups: list[dict], media_stack=None, xp=jnp):
-    """Saturated adstocked media (..., time, channel), before multiplying by beta."""
+    """Saturated adstocked media (..., time, geo, channel), before multiplying by beta."""
     weights = adstock_weights(statics, groups, xp)
     stack = statics.arrays["media_stack"] if media_stack is None else media_stack
-    adstocked = apply_adstock(stack, weights, xp)[..., 0, :]
-    return saturate(statics, groups, adstocked, xp)
+    adstocked = apply_adstock(stack, weights, xp)                       # (..., time, geo, channel)
+    shape = xp.shape(adstocked)
+    # Components read (..., time, channel): geos ride along with time.
+    flat = xp.reshape(adstocked, shape[:-3] + (shape[-3] * shape[-2], shape[-1]))
+    return xp.reshape(saturate(statics, groups, flat, xp), shape)
 
 
 def random_walk(eps, tau_log, xp=jnp):
@@ -404,11 +445,49 @@ def effect_multiplier(statics: ModelStatics, effect_coef, xp=jnp):
 
 
 def media_response(statics: ModelStatics, groups: list[dict], effect_coef=None, media_stack=None, xp=jnp):
-    """Saturated adstocked media times time-varying effectiveness (..., time, channel), before beta."""
+    """Saturated adstocked media times time-varying effectiveness (..., time, geo, channel), before beta."""
     sat = media_saturation(statics, groups, media_stack, xp)
     if not statics.varying_channels:
         return sat
-    return sat * effect_multiplier(statics, effect_coef, xp)
+    return sat * effect_multiplier(statics, effect_coef, xp)[..., :, None, :]
+
+
+def window_total(statics: ModelStatics, x, xp=jnp):
+    """Sum over the fitting window of x (..., time, geo, channel) -> (..., geo, channel)."""
+    shape = xp.shape(x)
+    flat = xp.reshape(x, shape[:-3] + (shape[-3], shape[-2] * shape[-1]))
+    return xp.reshape(statics.fit_weight @ flat, shape[:-3] + shape[-2:])
+
+
+def geo_shares(statics: ModelStatics, u: dict, xp=jnp):
+    """Each geo's channel shares of its conversions over the fitting window (..., geo, channel)."""
+    if statics.n_geos == 1:
+        return sigmoid(u["share_logit"], xp)[..., None, :]
+    eps = xp.reshape(u["share_eps"], xp.shape(u["share_eps"])[:-1] + (statics.n_geos, statics.n_channels))
+    tau = xp.exp(u["share_tau_log"])[..., None, :]
+    return sigmoid(u["share_logit"][..., None, :] + tau * eps, xp) * statics.share_mask
+
+
+def geo_levels(statics: ModelStatics, u: dict):
+    """The sampled `level` per geo (..., geo)."""
+    return u["level"][..., None] if statics.n_geos == 1 else u["level"]
+
+
+def geo_params(statics: ModelStatics, p: dict) -> tuple:
+    """beta (..., geo, channel) and intercept (..., geo) of parameters in either layout
+    (a national model keeps them without the geo axis)."""
+    if statics.n_geos == 1:
+        return p["beta"][..., None, :], p["intercept"][..., None]
+    return p["beta"], p["intercept"]
+
+
+def national_view(statics: ModelStatics, x, geo_axis: int):
+    """A per-geo array without its geo axis for a national model (unchanged with several geos)."""
+    if statics.n_geos > 1:
+        return x
+    index = [slice(None)] * x.ndim
+    index[geo_axis] = 0
+    return x[tuple(index)]
 
 
 def factor_coefficients(statics: ModelStatics, raw, xp=jnp):
@@ -416,35 +495,37 @@ def factor_coefficients(statics: ModelStatics, raw, xp=jnp):
 
 
 def level_offset(statics: ModelStatics, share, trend_coef, season, factor_coef, xp=jnp, trend_spline=None):
-    """level - intercept: the fitting-window mean of everything but the intercept."""
+    """level - intercept per geo (..., geo): the fitting-window mean of everything but the
+    intercept. share is (..., geo, channel); the other parameters are shared by the geos."""
     spline = 0.0 if trend_spline is None else xp.sum(statics.trend_basis_mean * trend_spline, axis=-1)
-    return (spline + trend_coef * statics.trend_mean + xp.sum(statics.fourier_mean * season, axis=-1)
-            + xp.sum(statics.factor_mean * factor_coef, axis=-1)
+    shared = spline + trend_coef * statics.trend_mean + xp.sum(statics.fourier_mean * season, axis=-1)
+    return (xp.asarray(shared)[..., None] + xp.sum(statics.factor_mean * factor_coef[..., None, :], axis=-1)
             + xp.sum(share, axis=-1) * (statics.y_fit_total / statics.n_fit))
 
 
 def derived(statics: ModelStatics, u: dict, xp=jnp, with_saturation: bool = False) -> dict:
     """Sampled sites (each with optional leading draw axes) -> the model's parameters."""
     groups = group_params(statics, u, xp)
-    share = sigmoid(u["share_logit"], xp)
+    share = geo_shares(statics, u, xp)                                      # (..., geo, channel)
     extra = {}
     if statics.varying_channels:
         extra["effect_coef"] = effect_coefficients(statics, u, xp)
     if statics.n_trend_knots:
         extra["trend_spline"] = random_walk(u["trend_eps"], u["trend_tau_log"], xp)
-    sat = media_response(statics, groups, extra.get("effect_coef"), xp=xp)
-    sat_total = statics.fit_weight @ sat
+    sat = media_response(statics, groups, extra.get("effect_coef"), xp=xp)    # (..., time, geo, channel)
+    sat_total = window_total(statics, sat, xp)
     # The floor only guards against 0/0 for a channel with (almost) no saturated spend in the
     # window; such a channel's share is then carried by nothing either way.
-    beta = share * statics.y_fit_total / xp.maximum(sat_total, 1e-6)
-    batch = xp.shape(u["level"])
+    beta = share * statics.y_fit_total[:, None] / xp.maximum(sat_total, 1e-6)
+    batch = xp.shape(u["sigma_log"])
     trend_coef = u["trend_coef"] if statics.has_trend else xp.zeros(batch, np.float32)
     season = u["season"] if statics.n_season else xp.zeros(batch + (0,), np.float32)
     factor_coef = factor_coefficients(statics, u["factor_raw"], xp) if statics.n_factors else \
         xp.zeros(batch + (0,), np.float32)
-    intercept = u["level"] - level_offset(statics, share, trend_coef, season, factor_coef, xp,
-                                          extra.get("trend_spline"))
-    p = {**full_params(statics, groups, xp), "share": share, "beta": beta, "intercept": intercept,
+    intercept = geo_levels(statics, u) - level_offset(statics, share, trend_coef, season, factor_coef, xp,
+                                                      extra.get("trend_spline"))
+    p = {**full_params(statics, groups, xp), "share": national_view(statics, share, -2),
+         "beta": national_view(statics, beta, -2), "intercept": national_view(statics, intercept, -1),
          "trend_coef": trend_coef, "season": season, "factor_coef": factor_coef, "sigma": xp.exp(u["sigma_log"]),
          **extra}
     if with_saturation:
@@ -453,38 +534,58 @@ def derived(statics: ModelStatics, u: dict, xp=jnp, with_saturation: bool = Fals
 
 
 def baseline(statics: ModelStatics, p: dict):
-    """Intercept + trend + seasonality per period (one draw)."""
+    """Intercept + trend + seasonality per period and geo (one draw): (time, geo)."""
     a = statics.arrays
-    base = p["intercept"] + p.get("trend_coef", 0.0) * a["trend"]
+    _, intercept = geo_params(statics, p)
+    base = intercept[None, :] + (p.get("trend_coef", 0.0) * a["trend"])[:, None]
     if statics.n_season:
-        base = base + a["fourier"] @ p["season"]
+        base = base + (a["fourier"] @ p["season"])[:, None]
     if statics.n_trend_knots:
-        base = base + a["trend_basis"] @ p["trend_spline"]
+        base = base + (a["trend_basis"] @ p["trend_spline"])[:, None]
     return base
 
 
 def components(statics: ModelStatics, p: dict, sat=None) -> dict:
-    """One draw's additive components in scaled target units: base, factor (t, f), media (t, c).
+    """One draw's additive components in scaled target units: base (t, g), factor (t, g, f),
+    media (t, g, c); a national model's without the geo axis: base (t,), factor (t, f), media (t, c).
 
     `sat` (saturated media, from `media_saturation`) may be passed when already computed.
     """
     if sat is None:
         sat = media_response(statics, split_params(statics, p), p.get("effect_coef"))
-    factor = statics.arrays["factors"] * p["factor_coef"][None, :]
-    return {"base": baseline(statics, p), "factor": factor, "media": sat * p["beta"][None, :]}
+    beta, _ = geo_params(statics, p)
+    factor = statics.arrays["factors"] * p["factor_coef"]
+    return {"base": national_view(statics, baseline(statics, p), 1), "factor": national_view(statics, factor, 1),
+            "media": national_view(statics, sat * beta[None], 1)}
+
+
+def predicted_mean_geo(statics: ModelStatics, p: dict, sat, xp=jnp):
+    """The sum of the components per period and geo (..., time, geo); draws may carry leading axes."""
+    a = statics.arrays
+    beta, intercept = geo_params(statics, p)
+    T, G, F = xp.shape(a["factors"])
+    mu = intercept[..., None, :] + (p["trend_coef"][..., None] * a["trend"])[..., :, None]
+    if statics.n_season:
+        mu = mu + (p["season"] @ a["fourier"].T)[..., :, None]
+    if statics.n_factors:
+        mu = mu + xp.reshape(p["factor_coef"] @ xp.reshape(a["factors"], (T * G, F)).T,
+                             xp.shape(p["factor_coef"])[:-1] + (T, G))
+    if statics.n_trend_knots:
+        mu = mu + (p["trend_spline"] @ a["trend_basis"].T)[..., :, None]
+    return mu + xp.einsum("...tgc,...gc->...tg", sat, beta)
 
 
 def predicted_mean(statics: ModelStatics, p: dict, sat, xp=jnp):
-    """The sum of `components` (base + factors + media); draws may carry leading axes."""
-    a = statics.arrays
-    mu = p["intercept"][..., None] + p["trend_coef"][..., None] * a["trend"]
-    if statics.n_season:
-        mu = mu + p["season"] @ a["fourier"].T
-    if statics.n_factors:
-        mu = mu + p["factor_coef"] @ a["factors"].T
-    if statics.n_trend_knots:
-        mu = mu + p["trend_spline"] @ a["trend_basis"].T
-    return mu + xp.einsum("...tc,...c->...t", sat, p["beta"])
+    """The sum of `components` (base + factors + media) per period, and per geo with several
+    geos: (..., time[, geo]); draws may carry leading axes."""
+    return national_view(statics, predicted_mean_geo(statics, p, sat, xp), -1)
+
+
+def intercept_prior(statics: ModelStatics, u: dict, xp=jnp) -> tuple:
+    """(loc, sd) of the intercepts' Normal prior: N(0.7, 0.5), or per geo the pooled one."""
+    if statics.n_geos == 1:
+        return INTERCEPT_LOC, INTERCEPT_SD
+    return u["intercept_mu"][..., None], xp.exp(u["intercept_tau_log"])[..., None]
 
 
 def prior_residuals(statics: ModelStatics, u: dict, p: dict, xp=jnp) -> tuple[dict, object]:
@@ -494,7 +595,10 @@ def prior_residuals(statics: ModelStatics, u: dict, p: dict, xp=jnp) -> tuple[di
     for name, (loc, sd) in site_normals(statics, u, xp).items():
         res[name] = (u[name] - loc) / sd
         log_sd = log_sd + xp.sum(xp.log(xp.broadcast_to(sd, xp.shape(u[name]))))
-    res["intercept"] = (p["intercept"] - INTERCEPT_LOC) / INTERCEPT_SD
+    loc, sd = intercept_prior(statics, u, xp)
+    res["intercept"] = (p["intercept"] - loc) / sd
+    if statics.n_geos > 1:       # the geo intercepts' sd is a parameter: its log counts once per geo
+        log_sd = log_sd + statics.n_geos * xp.sum(u["intercept_tau_log"])
     return res, log_sd
 
 
@@ -504,41 +608,49 @@ def log_density(statics: ModelStatics, z) -> jax.Array:
     p = derived(statics, u, with_saturation=True)
     res, log_sd = prior_residuals(statics, u, p)
     prior = sum(jnp.sum(jnp.square(r)) for r in res.values())
-    resid = statics.y_scaled - predicted_mean(statics, p, p["_sat"])
-    sse = statics.fit_weight @ jnp.square(resid)
-    # -log sigma for each of the n_fit observations
-    return (-0.5 * (prior + sse / jnp.square(p["sigma"])) - statics.n_fit * u["sigma_log"] - log_sd
+    resid = statics.y_scaled - predicted_mean_geo(statics, p, p["_sat"])
+    sse = jnp.sum(statics.fit_weight @ jnp.square(resid))
+    # -log sigma for each of the n_obs observations (fitting periods x geos)
+    return (-0.5 * (prior + sse / jnp.square(p["sigma"])) - statics.n_obs * u["sigma_log"] - log_sd
             + lift_term(statics, p, jnp))
+
+
+def lift_media(statics: ModelStatics, p: dict, xp=jnp):
+    """The channels' contributions summed over geos, in the national target's scaled units
+    (..., time, channel): what a lift test measures."""
+    beta, _ = geo_params(statics, p)
+    return xp.sum(p["_sat"] * beta[..., None, :, :] * statics.lift_unit[:, :, None], axis=-2)
 
 
 def lift_term(statics: ModelStatics, p: dict, xp=jnp):
     """Log likelihood of the spec's lift tests given the model's media contributions."""
-    return lift_log_likelihood(**statics.lift, media=p["_sat"] * p["beta"][..., None, :], xp=xp)
+    return lift_log_likelihood(**statics.lift, media=lift_media(statics, p, xp), xp=xp)
 
 
 def lift_residuals(statics: ModelStatics, p: dict, xp=jnp):
     """Standardised lift-test residuals (..., n_lift): what `lift_term` squares."""
     lift = statics.lift
-    pred = xp.einsum("...tc,ic,it->...i", p["_sat"] * p["beta"][..., None, :], lift["onehot"], lift["window"])
+    pred = xp.einsum("...tc,ic,it->...i", lift_media(statics, p, xp), lift["onehot"], lift["window"])
     return (pred - lift["obs"]) / lift["se"]
 
 
 class LevelGivenRest(dist.Distribution):
     """`level` = intercept + offset, offset from the other parameters (`level_offset`).
 
-    Flat density: the intercept's N(0.7, 0.5) prior enters the model as a factor on the
-    derived intercept. Sampling draws the intercept from that prior, so prior predictive
-    draws (numpyro.infer.Predictive) follow the model's priors exactly.
+    Flat density: the intercept's Normal(loc, scale) prior (N(0.7, 0.5); per geo the pooled
+    one) enters the model as a factor on the derived intercept. Sampling draws the intercept
+    from that prior, so prior predictive draws (numpyro.infer.Predictive) follow the model's
+    priors exactly.
     """
     support = dist.constraints.real
 
-    def __init__(self, offset):
-        self.offset = offset
+    def __init__(self, offset, loc=INTERCEPT_LOC, scale=INTERCEPT_SD):
+        self.offset, self.loc, self.scale = offset, loc, scale
         super().__init__(batch_shape=jnp.shape(offset), event_shape=())
 
     def sample(self, key, sample_shape=()):
         eps = jax.random.normal(key, tuple(sample_shape) + self.batch_shape)
-        return self.offset + INTERCEPT_LOC + INTERCEPT_SD * eps
+        return self.offset + self.loc + self.scale * eps
 
     def log_prob(self, value):
         return jnp.zeros(jnp.shape(value))
@@ -554,17 +666,18 @@ def mmm_model(statics: ModelStatics):
         if size and d.batch_shape != (size,):
             d = d.expand([size])
         u[name] = numpyro.sample(name, d)
-    share = sigmoid(u["share_logit"])
+    share = geo_shares(statics, u)
     zero = jnp.zeros(0)
     offset = level_offset(statics, share, u.get("trend_coef", 0.0), u.get("season", zero), factor_coefficients(
         statics, u["factor_raw"]) if statics.n_factors else zero,
         trend_spline=random_walk(u["trend_eps"], u["trend_tau_log"]) if statics.n_trend_knots else None)
-    u["level"] = numpyro.sample("level", LevelGivenRest(offset))
+    loc, scale = intercept_prior(statics, u)
+    u["level"] = numpyro.sample("level", LevelGivenRest(national_view(statics, offset, -1), loc, scale))
     p = derived(statics, u, with_saturation=True)
-    numpyro.factor("intercept_prior", dist.Normal(INTERCEPT_LOC, INTERCEPT_SD).log_prob(p["intercept"]))
+    numpyro.factor("intercept_prior", jnp.sum(dist.Normal(loc, scale).log_prob(p["intercept"])))
     numpyro.factor("lift_tests", lift_term(statics, p))
     for name in param_names(statics):
         if name not in u:
             numpyro.deterministic(name, p[name])
-    numpyro.sample("y", dist.Normal(predicted_mean(statics, p, p["_sat"]), p["sigma"]).mask(statics.fit_mask),
-                   obs=statics.y_scaled)
+    numpyro.sample("y", dist.Normal(predicted_mean_geo(statics, p, p["_sat"]), p["sigma"]).mask(
+        statics.fit_mask[:, None]), obs=statics.y_scaled)

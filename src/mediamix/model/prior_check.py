@@ -30,6 +30,10 @@ def prior_check(spec: ModelSpec, frame: pd.DataFrame, *, periods_per_year: float
     samples = Predictive(mmm_model, num_samples=draws)(jax.random.PRNGKey(seed), statics)
     share = np.asarray(samples["share"])                               # (draw, channel)
     contribution = share * total
+    if share.ndim == 3:     # geos: each geo's share of its own conversions, summed into national ones
+        geo_totals = np.nansum(design.y_geo[design.in_fit], axis=0)    # (geo,)
+        contribution = (share * geo_totals[None, :, None]).sum(axis=1)
+        share = contribution / total
     rows = []
     for j, ch in enumerate(design.channels):
         q = np.quantile(share[:, j], [0.05, 0.5, 0.95])

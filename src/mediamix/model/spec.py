@@ -20,6 +20,9 @@ IMPACTS = ("auto", "positive", "negative")
 FACTOR_TYPES = ("internal", "external")
 CONVERSION_KINDS = ("revenue", "count")
 RUN_FREQUENCIES = ("manual", "daily", "weekly", "monthly")
+# national: the data summed over geos into one series; hierarchical: one series per geo with
+# partially pooled geo intercepts and channel shares (needs a data set with a geo column).
+GEO_MODES = ("national", "hierarchical")
 # The three ways to state prior knowledge of a channel, as (value, spread) field pairs.
 PRIOR_FORMS = {"share": ("share", "confidence"), "roi": ("roi", "roi_sd"), "cpa": ("cpa", "cpa_sd")}
 PRIOR_NUMBERS = ("share", "confidence", "roi", "roi_sd", "cpa", "cpa_sd")
@@ -258,6 +261,11 @@ class TrainingWindow:
         return self.start is None and self.end is None and self.last_years is None
 
 
+# nuts: the full posterior (NumPyro's NUTS); laplace: independent draws from a Gaussian at the
+# posterior mode, seconds instead of minutes, for exploring specs (its intervals are approximate).
+SAMPLER_METHODS = ("nuts", "laplace")
+
+
 @dataclass(frozen=True)
 class SamplerSpec:
     chains: int = 2
@@ -266,6 +274,7 @@ class SamplerSpec:
     seed: int = 0
     target_accept: float = 0.9
     max_tree_depth: int = 8
+    method: str = "nuts"                # nuts | laplace (chains x draws independent draws; warmup unused)
 
 
 @dataclass(frozen=True)
@@ -298,6 +307,8 @@ class ModelSpec:
     trend: str = "linear"               # linear | spline (smooth, time-varying baseline) | none
     trend_knot_weeks: float = 26.0      # spline trend: a knot every this many weeks
     effect_knot_weeks: float = 26.0     # time-varying channel effects: a knot every this many weeks
+    geos: str = "national"              # national | hierarchical (one series per geo, partially pooled)
+    population: str | None = None       # hierarchical: per-geo, per-period column to model per capita
     sampler: SamplerSpec = SamplerSpec()
     thresholds: DiagnosticThresholds = DiagnosticThresholds()
     run_frequency: str = "manual"
@@ -312,6 +323,9 @@ class ModelSpec:
                      numbers=("spend_share_confidence", "media_share_prior"), bools=("spend_share",))
         _check_types(self.sampler, ints=("chains", "warmup", "draws", "seed", "max_tree_depth"),
                      numbers=("target_accept",), where="sampler.")
+        if not isinstance(self.sampler.method, str) or self.sampler.method not in SAMPLER_METHODS:
+            raise SpecError(f"sampler.method: {self.sampler.method!r} is not one of {SAMPLER_METHODS} (nuts: the full "
+                            f"posterior; laplace: a fast approximation at the mode, for exploration)")
         _check_types(self.thresholds, ints=("max_divergences",),
                      numbers=("max_rhat", "min_ess", "max_holdout_smape_ratio"), where="thresholds.")
         for tp in self.touchpoints:
@@ -382,6 +396,15 @@ class ModelSpec:
         for tp in self.touchpoints:
             if not isinstance(tp.time_varying, bool):
                 raise SpecError(f"touchpoints[{tp.name}].time_varying: {tp.time_varying!r} must be true or false")
+        if self.geos not in GEO_MODES:
+            raise SpecError(f"geos: {self.geos!r} must be 'national' (the data summed over geos) or 'hierarchical' "
+                            f"(one series per geo, geo effects partially pooled)")
+        if self.population is not None:
+            if not isinstance(self.population, str) or not self.population.strip():
+                raise SpecError(f"population: {self.population!r} must be a column name, e.g. population: population")
+            if self.geos != "hierarchical":
+                raise SpecError(f"population: '{self.population}' scales each geo per capita, which needs "
+                                f"geos: hierarchical; add it or drop population")
         if self.holdout_weeks < 0:
             raise SpecError("holdout_weeks: must be >= 0 (0 disables the holdout)")
         s = self.sampler

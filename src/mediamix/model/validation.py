@@ -27,7 +27,7 @@ def rolling_origin(spec: ModelSpec, frame: pd.DataFrame, *, folds: int = 3, hori
     if folds < 1:
         raise MediamixError("folds: need at least 1")
     frame = frame.sort_values("date").reset_index(drop=True)
-    dates = pd.DatetimeIndex(frame["date"])
+    dates = pd.DatetimeIndex(np.sort(frame["date"].unique()))      # geo-level frames repeat each date
     start, end = training_window(dates, spec, periods_per_year)
     window = dates[(dates >= start) & (dates <= end)]
     horizon = periods_for_weeks(horizon_weeks, periods_per_year)
