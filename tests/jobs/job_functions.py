@@ -60,11 +60,18 @@ def claim_until_empty(db_url, worker_id, barrier, results):
     results.put((worker_id, taken))
 
 
-def sleep_and_record(model_name, params):
-    """Records when it ran (in a file, since workers drop return values): for overlap checks."""
+def meet_and_record(model_name, params):
+    """Marks that it started, waits until `params["expect"]` jobs have (so it passes only if
+    they run at the same time, however slowly workers start), then records when it ran."""
     import json
     import time
+    from pathlib import Path
+    folder = Path(params["folder"])
     start = time.time()
-    time.sleep(params.get("seconds", 1.5))
-    with open(params["path"], "a") as out:
+    (folder / f"{model_name}.started").touch()
+    while len(list(folder.glob("*.started"))) < params["expect"]:
+        if time.time() - start > params.get("timeout", 120):
+            raise TimeoutError(f"{model_name} waited alone: the jobs did not run at the same time")
+        time.sleep(0.05)
+    with open(folder / "times.jsonl", "a") as out:
         out.write(json.dumps({"model": model_name, "start": start, "end": time.time(), "pid": os.getpid()}) + "\n")

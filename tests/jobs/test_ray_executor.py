@@ -38,14 +38,13 @@ def test_values_errors_and_crashes(executor):
 
 def test_a_worker_with_two_slots_runs_two_jobs_at_once(executor, registry, tmp_path):
     queue = JobQueue(registry)
-    log = tmp_path / "times.jsonl"
     for name in ("brand-a", "brand-b"):
         make_model(registry, name)
-        queue.enqueue("train", name, {"path": str(log), "seconds": 2.0})
-    worker = Worker(queue, {"train": job_functions.sleep_and_record}, executor=executor)
+        queue.enqueue("train", name, {"folder": str(tmp_path), "expect": 2})
+    worker = Worker(queue, {"train": job_functions.meet_and_record}, executor=executor)
     ended = worker.run_batch(2)
-    assert [j.state.value for j in ended] == ["done", "done"]
-    a, b = (json.loads(line) for line in log.read_text().splitlines())
+    assert [j.state.value for j in ended] == ["done", "done"], [j.error for j in ended]
+    a, b = (json.loads(line) for line in (tmp_path / "times.jsonl").read_text().splitlines())
     assert a["pid"] != b["pid"]
     assert max(a["start"], b["start"]) < min(a["end"], b["end"])    # the two ran at the same time
 
