@@ -11,6 +11,9 @@ from tests.jobs import job_functions
 from tests.jobs.helpers import make_model
 
 ray = pytest.importorskip("ray")
+# Ray starts its daemons with fork+exec from a process that has JAX loaded: no shared state
+# survives the exec, so JAX's warning about forking does not apply.
+pytestmark = pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
 
 
 @pytest.fixture(scope="module")
