@@ -71,3 +71,13 @@ def test_worker_refuses_an_unknown_executor(tmp_path):
     assert run("init", str(ws)).returncode == 0
     out = run("worker", "--once", "--executor", "spark", "--workspace", str(ws))
     assert out.returncode == 2 and "local or ray" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_edit_refuses_a_rename_and_bad_yaml_in_one_line(tmp_path):
+    ws = tmp_path / "ws"
+    assert run("init", str(ws)).returncode == 0
+    # Both are refused before the model is even looked up.
+    for setting, expected in (("name=other", "use `mediamix model duplicate"),
+                              ("lookback_weeks=[", "is not a valid YAML value")):
+        out = run("model", "edit", "any-model", "--set", setting, "--workspace", str(ws))
+        assert out.returncode == 2 and expected in out.stderr and "Traceback" not in out.stderr, out.stderr

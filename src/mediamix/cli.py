@@ -256,7 +256,14 @@ def model_edit(name: str,
         if "=" not in item:
             raise MediamixError(f"--set {item!r}: write FIELD=VALUE")
         key, value = item.split("=", 1)
-        changes[key.strip()] = yaml.safe_load(value)
+        key = key.strip()
+        if key == "name":
+            raise MediamixError("--set name: a model keeps its name; use `mediamix model duplicate NAME NEW` "
+                                "to copy it under another")
+        try:
+            changes[key] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise MediamixError(f"--set {key}: {value!r} is not a valid YAML value ({str(exc).splitlines()[0]})") from None
     ws = _ws(workspace)
     current = ws.spec(name).to_dict()
     for key in [k for k in changes if "." in k]:  # sampler.draws=200 edits one field of a section

@@ -465,3 +465,36 @@ def test_fit_recovers_shares_of_a_non_default_world(tmp_path):
           + ", ".join(f"{ch} {100 * true_shares[ch]:.2f} / {100 * table.loc[ch, 'share_mean']:.2f} / {e:+.2f}"
                       for ch, e in errors.items()))
     assert all(abs(e) <= 3.0 for e in errors.values()), errors
+
+
+def test_a_parameterless_saturation_mixes_with_others_over_draws():
+    """saturation: none beside hill: per-draw curves over a grid keep one shape (response curves)."""
+    import pandas as pd
+    from mediamix.data.simulate import demo_data_dir
+    from mediamix.model.design import build_design
+    from mediamix.model.fit import spend_in_fit
+    from mediamix.model.mmm import ModelStatics, saturate, split_params
+    from mediamix.model.priors import share_priors
+    from mediamix.model.spec import ModelSpec
+    frame = pd.read_csv(demo_data_dir() / "demo_weekly.csv", parse_dates=["date"])
+    spec = ModelSpec.from_dict({"name": "m", "data": "demo", "conversion": "revenue",
+                                "touchpoints": [{"name": "tv", "spend": "tv_spend", "saturation": "none"},
+                                                {"name": "search", "spend": "search_spend"}]})
+    design = build_design(frame, spec)
+    st = ModelStatics(spec, design, share_priors(spec, spend_in_fit(design), float(design.y.sum()))).to_numpy()
+    draws = {"decay": np.full((5, 2), 0.3), "half": np.full((5, 2), np.nan), "slope": np.full((5, 2), np.nan)}
+    draws["half"][:, 1], draws["slope"][:, 1] = 1.0, 1.0
+    x = np.linspace(0.0, 2.0, 7)[:, None].repeat(2, axis=1)
+    out = saturate(st, split_params(st, draws), x, xp=np)
+    assert out.shape == (5, 7, 2)
+    assert out[:, :, 0] == pytest.approx(np.broadcast_to(x[:, 0], (5, 7)))        # linear
+    assert out[:, :, 1] == pytest.approx(np.broadcast_to(x[:, 1] / (x[:, 1] + 1.0), (5, 7)))   # hill, slope 1
+
+
+@pytest.mark.parametrize("bad", [[float("nan"), 1.0], [0.0, float("inf")]])
+def test_prior_overrides_must_be_finite(bad):
+    from mediamix.errors import SpecError
+    from mediamix.model.spec import ModelSpec
+    with pytest.raises(SpecError, match=r"touchpoints\[tv\]\.saturation\.priors\.half_log: .* two finite numbers"):
+        ModelSpec.from_dict({"name": "m", "data": "d", "conversion": "y", "touchpoints": [
+            {"name": "tv", "spend": "tv", "saturation": {"kind": "hill", "priors": {"half_log": bad}}}]})

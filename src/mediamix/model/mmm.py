@@ -363,6 +363,10 @@ def prior_centre(statics: ModelStatics) -> dict:
 
 def _ungroup(pieces: list, inverse, xp):
     """Concatenate per-group arrays along the channel axis and restore spec channel order."""
+    if len(pieces) > 1:
+        # Components without parameters (saturation "none") carry no draw axes: broadcast them.
+        lead = np.broadcast_shapes(*(tuple(xp.shape(p)[:-1]) for p in pieces))
+        pieces = [xp.broadcast_to(p, lead + (xp.shape(p)[-1],)) for p in pieces]
     out = pieces[0] if len(pieces) == 1 else xp.concatenate(pieces, axis=-1)
     return out if inverse is None else out[..., list(inverse)]
 

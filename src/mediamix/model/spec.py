@@ -391,7 +391,7 @@ class ModelSpec:
             raise SpecError(f"trend: {self.trend!r} must be 'linear', 'spline' (a smooth time-varying baseline) or 'none'")
         _check_types(self, numbers=("trend_knot_weeks", "effect_knot_weeks"))
         for knots in ("trend_knot_weeks", "effect_knot_weeks"):
-            if not getattr(self, knots) >= 4:
+            if not 4 <= getattr(self, knots) < float("inf"):
                 raise SpecError(f"{knots}: {getattr(self, knots)} must be at least 4 weeks between knots")
         for tp in self.touchpoints:
             if not isinstance(tp.time_varying, bool):

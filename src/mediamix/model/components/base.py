@@ -14,6 +14,7 @@ over the component's channels.
 """
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import numpy as np
@@ -102,5 +103,7 @@ def check_knob_overrides(role: str, name: str, overrides: dict, where: str) -> N
         if (not isinstance(value, (list, tuple)) or len(value) != 2
                 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
             raise SpecError(f"{where}.priors.{knob}: {value!r} must be [mean, sd], two numbers")
+        if not all(math.isfinite(v) for v in value):
+            raise SpecError(f"{where}.priors.{knob}: {list(value)} must be two finite numbers [mean, sd]")
         if not value[1] > 0:
             raise SpecError(f"{where}.priors.{knob}: sd {value[1]} must be > 0")
