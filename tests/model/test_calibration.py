@@ -173,3 +173,23 @@ def test_lift_log_likelihood_without_tests_is_zero(lift_inputs, xp):
     out = lift_log_likelihood(*empty, media, xp)
     assert out.shape == (4, 2)
     np.testing.assert_array_equal(np.asarray(out), 0.0)
+
+
+def test_a_post_campaign_window_is_credited_through_carryover():
+    """No spend inside the test's weeks is fine if the lookback before them has spend."""
+    dates = pd.date_range("2024-01-01", periods=32, freq="7D")
+    b = np.full(32, 5.0)
+    b[[18, 19, 20, 21]] = 0.0                       # dark from 2024-05-06 to 2024-05-27
+    frame = pd.DataFrame({"date": dates, "y": np.full(32, 250.0), "a_spend": np.arange(1.0, 33.0), "b_spend": b})
+
+    def design_with(test):
+        spec = ModelSpec.from_dict({"name": "m", "data": "d", "conversion": "y", "touchpoints": ["a", "b"],
+                                    "lookback_weeks": 3, "holdout_weeks": 0, "seasonality_order": 0,
+                                    "lift_tests": [test]})
+        return spec, build_design(frame, spec)
+
+    spec, design = design_with(lift("b", "2024-05-06", "2024-05-13"))      # rows 18-19: spend in rows 16-17
+    assert lift_arrays(spec, design)["window"][0].nonzero()[0].tolist() == [18, 19]
+    spec, design = design_with(lift("b", "2024-05-20", "2024-05-27"))      # rows 20-21: rows 18-19 are dark too
+    with pytest.raises(DataError, match=r"no spend in that period or in the 2 periods before it"):
+        lift_arrays(spec, design)

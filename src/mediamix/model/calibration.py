@@ -36,9 +36,14 @@ def lift_arrays(spec: ModelSpec, design: Design) -> dict[str, np.ndarray]:
                             f"window {design.scaling.train_start}..{design.scaling.train_end}; move the test's dates "
                             f"inside it or widen the training window")
         j = design.channels.index(lt.touchpoint)
-        if not design.spend[rows, j].sum() > 0:
-            raise DataError(f"{where}: channel '{lt.touchpoint}' has no spend in that period, so the model gives it "
-                            f"no contribution there; check the dates or the channel")
+        # Carryover counts: a post-campaign test window may hold no spend of its own.
+        first = int(np.argmax(rows))
+        reach = rows.copy()
+        reach[max(first - (design.scaling.n_lags - 1), 0):first] = True
+        if not design.spend[reach, j].sum() > 0:
+            raise DataError(f"{where}: channel '{lt.touchpoint}' has no spend in that period or in the "
+                            f"{design.scaling.n_lags - 1} periods before it (where its carryover would come from), "
+                            f"so the model gives it no contribution there; check the dates or the channel")
         window[i, rows] = 1.0
         onehot[i, j] = 1.0
         obs[i] = lt.incremental / y_scale
