@@ -428,24 +428,9 @@ def fit_nuts(spec: ModelSpec, design: Design, *, progress: bool = True) -> FitOu
                      max_tree_depth=int(s.max_tree_depth), chunk=chunk_size(s.warmup + s.draws))
     out, timings = run_nuts(statics, cfg, s.seed, progress=progress)
     t0 = time.perf_counter()
-    sampled = unpack(statics, out["z"])
-    params = derive_draws(statics, sampled)
-    posterior = {**sampled, **{k: params[k] for k in param_names(statics) if k not in sampled}}
-    if not statics.has_trend:
-        posterior.pop("trend_coef", None)
-    if not statics.n_season:
-        posterior.pop("season", None)
-    posterior = {k: np.asarray(v, np.float32) for k, v in posterior.items()}
-    dims, coords = site_dims(statics, design.channels)
-    dims.update({name: ["channel"] for name in CHANNEL_SITES + component_param_names(statics)})
-    dims.update({name: ["factor"] for name in FACTOR_SITES})
-    dims.update({"trend_spline": ["trend_knot"], "effect_coef": ["channel", "effect_knot"]})
-    coords.update({"channel": design.channels, "factor": design.factor_names})
-    geo_layout(statics, design, posterior, dims, coords)
     stats = {"diverging": out["diverging"], "n_steps": out["n_steps"], "energy": out["energy"], "lp": out["lp"],
              "tree_depth": np.floor(np.log2(np.maximum(out["n_steps"], 1))).astype(int) + 1}
-    idata = az.from_dict(posterior=posterior, sample_stats=stats, coords=coords, dims=dims)
-    idata.posterior.attrs["sampled_sites"] = " ".join(sampled)   # what diagnostics judge
+    idata = inference_data(statics, design, out["z"], stats)
     seconds = time.perf_counter() - started
     timings.update(seconds=seconds, postprocess_seconds=time.perf_counter() - t0, chain_method=chain_method(s.chains))
     return FitOutput(idata=idata, statics=statics, priors=priors, seconds=seconds, timings=timings)
@@ -484,11 +469,10 @@ def geo_layout(statics: ModelStatics, design: Design, posterior: dict, dims: dic
 
 def inference_data(statics: ModelStatics, design: Design, z: np.ndarray, stats: dict) -> az.InferenceData:
     """ArviZ InferenceData from flat draws z (chain, draw, D) and per-draw sample stats: the
-    post-processing of `fit_nuts` as one function (fit_nuts still has its own copy of these
-    lines; keep the two the same until it calls this). The model's parameters are derived
-    from the draws with the same equations in NumPy."""
+    post-processing of every fit method. The model's parameters are derived from the draws
+    with the same equations in NumPy, in blocks (`derive_draws`)."""
     sampled = unpack(statics, z)
-    params = derived(statics.to_numpy(), sampled, xp=np)
+    params = derive_draws(statics, sampled)
     posterior = {**sampled, **{k: params[k] for k in param_names(statics) if k not in sampled}}
     if not statics.has_trend:
         posterior.pop("trend_coef", None)
