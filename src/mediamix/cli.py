@@ -13,16 +13,17 @@ import typer
 from rich.markup import escape
 
 from mediamix.errors import MediamixError
-
 from mediamix.terminal import console, err, print_frame  # noqa: E402
 
 app = typer.Typer(help="mediamix: marketing mix modeling and attribution. Start with `mediamix demo`, "
                        "or `mediamix init`, `mediamix data load`, `mediamix model create`, `mediamix model train`.",
                   no_args_is_help=True, add_completion=False)
 from mediamix.data.cli import data_app  # noqa: E402  (load, sync, rules, touchpoints, quality)
+
 model_app = typer.Typer(help="Create, train, score, inspect, duplicate, edit and delete models.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 from mediamix.attribution.cli import attribution_app  # noqa: E402  (a sub-app; light to import)
+
 app.add_typer(attribution_app, name="attribution",
               help="Multi-touch attribution: rule-based, Markov, Shapley on path tables or touchpoint events.")
 app.add_typer(model_app, name="model")
@@ -138,7 +139,9 @@ def model_info(name: str, workspace: Optional[Path] = WorkspaceOpt):
         console.print(f"  [yellow]•[/yellow] {escape(r)}")
     fit = info.get("fit")
     if fit:
-        console.print(f"fitted with: {fit['method']}" + (" (approximate posterior)" if fit["method"] == "laplace" else ""))
+        k = fit.get("pareto_k")
+        console.print(f"fitted with: {fit['method']}" + (" (approximate posterior)" if fit["method"] == "laplace" else "")
+                      + (f", Pareto k {k:.2f}" if k is not None and k == k else ""))
         for n in fit["notices"]:
             if n not in rec.status_reasons:
                 console.print(f"  [cyan]note:[/cyan] {escape(n)}")
@@ -247,14 +250,22 @@ def model_duplicate(name: str, new_name: str, workspace: Optional[Path] = Worksp
 
 @model_app.command("edit")
 def model_edit(name: str,
-               set_: list[str] = typer.Option(..., "--set", help="FIELD=VALUE (YAML value), e.g. --set lookback_weeks=6 or --set sampler.draws=500."),
+               set_: list[str] = typer.Option(
+                   ..., "--set",
+                   help=escape("PATH=VALUE (YAML value); repeat it for several fields. PATH is a field (lookback_weeks=6), "
+                               "a field of a section (sampler.draws=500) or of one list entry, by position or name: "
+                               "touchpoints[3].saturation=hill, touchpoints[search].adstock.lag=1 (priors[tv].share=15, "
+                               "factors[price].impact=negative).")),   # escape: [search] is not Rich markup
                workspace: Optional[Path] = WorkspaceOpt):
-    """Change spec fields; the model goes back to Awaiting training."""
+    """Change spec fields; the model goes back to Awaiting training.
+
+    The edited spec is validated in full first: a refused edit changes nothing.
+    """
     import yaml
     changes = {}
     for item in set_:
         if "=" not in item:
-            raise MediamixError(f"--set {item!r}: write FIELD=VALUE")
+            raise MediamixError(f"--set {item!r}: write PATH=VALUE, e.g. --set touchpoints[search].saturation=hill")
         key, value = item.split("=", 1)
         key = key.strip()
         if key == "name":
@@ -264,15 +275,8 @@ def model_edit(name: str,
             changes[key] = yaml.safe_load(value)
         except yaml.YAMLError as exc:
             raise MediamixError(f"--set {key}: {value!r} is not a valid YAML value ({str(exc).splitlines()[0]})") from None
-    ws = _ws(workspace)
-    current = ws.spec(name).to_dict()
-    for key in [k for k in changes if "." in k]:  # sampler.draws=200 edits one field of a section
-        section, field = key.split(".", 1)
-        if not isinstance(current.get(section), dict):
-            raise MediamixError(f"--set {key}: '{section}' has no sub-fields; use --set {section}=VALUE")
-        changes.setdefault(section, dict(current[section]))[field] = changes.pop(key)
-    ws.edit(name, **changes)
-    console.print(f"updated {name}: {', '.join(changes)}")
+    _ws(workspace).edit(name, **changes)     # paths such as touchpoints[3].saturation: ModelSpec.edited
+    console.print(f"updated {escape(name)}: {escape(', '.join(changes))}")
 
 
 @model_app.command("delete")
@@ -286,12 +290,78 @@ def model_delete(name: str, workspace: Optional[Path] = WorkspaceOpt):
 @app.command()
 def queue(kind: str = typer.Argument(..., help="train or score"), name: str = typer.Argument(..., help="Model name."),
           workspace: Optional[Path] = WorkspaceOpt):
-    """Queue a train or score job for a worker (see `mediamix worker`)."""
+    """Queue a train or score job for a worker (see `mediamix worker`; `mediamix jobs` lists the queue)."""
     from mediamix.jobs import JobQueue
     ws = _ws(workspace)
     ws.registry.get_model(name)
     job_id = JobQueue(ws.registry).enqueue(kind, name, {})
-    console.print(f"queued {kind} job {job_id} for {name}")
+    console.print(f"queued {kind} job {job_id} for {name} (`mediamix jobs` lists the queue)")
+
+
+JOB_STATUSES = ("queued", "running", "done", "failed")
+# "finished": a job that ended either way
+STATUS_GROUPS = {**{s: (s,) for s in JOB_STATUSES}, "finished": ("done", "failed")}
+
+
+def _utc(value) -> str:
+    """A job time as ISO 8601 in UTC, to the second: 2024-05-01T10:32:05Z; blank when unset."""
+    if value is None:
+        return ""
+    from datetime import timezone
+    if value.tzinfo is None:      # the registry stores UTC
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@app.command("jobs")
+def jobs_list(limit: int = typer.Option(20, "--limit", "-n", min=1, help="Show at most this many jobs, newest first."),
+              status: Optional[list[str]] = typer.Option(
+                  None, "--status", "-s",
+                  help="Only jobs in this status: queued, running, done, failed, or finished (done or failed). "
+                       "Repeat it, or separate with commas, for several."),
+              model: Optional[str] = typer.Option(None, "--model", "-m", help="Only this model's jobs."),
+              workspace: Optional[Path] = WorkspaceOpt):
+    """List the job queue, newest first: id, kind, model, status, created/started/finished times (UTC), and the
+    error of failed jobs."""
+    import pandas as pd
+
+    from mediamix.jobs import JobQueue
+    states: list[str] | None = None
+    if status:
+        states = []
+        for item in (part.strip().lower() for value in status for part in value.split(",")):
+            if item not in STATUS_GROUPS:
+                raise typer.BadParameter(f"{item!r} is not one of {', '.join(STATUS_GROUPS)}", param_hint="--status")
+            states += [s for s in STATUS_GROUPS[item] if s not in states]
+    ws = _ws(workspace)
+    queue = JobQueue(ws.registry)
+    jobs = queue.recent(limit + 1, states, model)   # one more than shown: says whether there are more
+    shown, more = jobs[:limit], len(jobs) > limit
+    if not shown and model is not None and not ws.registry.has_model(model):
+        # a deleted model's jobs are still listed; no jobs and no such model is likely a typo
+        ws.registry.get_model(model)       # "no model named ..." with close matches
+    if not shown:
+        if states is None and model is None:
+            console.print("The job queue is empty: no job has been queued yet. "
+                          "Queue one with `mediamix queue train NAME` (or `mediamix schedule`).")
+        else:
+            which = " or ".join(states) if states else "any status"
+            whose = f" for model {model}" if model else ""
+            console.print(f"No {which} jobs{whose}.")
+        return
+    failed = any(j.state.value == "failed" for j in shown)
+    rows = []
+    for j in shown:
+        row = {"ID": j.id, "Kind": j.kind, "Model": j.model_name, "Status": j.state.value,
+               "Created (UTC)": _utc(j.enqueued_at), "Started (UTC)": _utc(j.started_at),
+               "Finished (UTC)": _utc(j.finished_at)}
+        if failed:
+            row["Error"] = (j.error or "") if j.state.value == "failed" else ""
+        rows.append(row)
+    title = "Jobs, newest first" + (f" ({', '.join(states)})" if states else "") + (f", model {model}" if model else "")
+    print_frame(pd.DataFrame(rows), title=title, max_rows=limit)
+    if more:
+        console.print(f"showing the newest {limit}; `--limit N` shows more")
 
 
 @app.command()
@@ -305,6 +375,7 @@ def worker(once: bool = typer.Option(False, "--once", help="Run one batch of que
            workspace: Optional[Path] = WorkspaceOpt):
     """Run queued train/score jobs, each in its own process (or Ray task), until interrupted."""
     import os
+
     from mediamix.job_handlers import HANDLERS
     from mediamix.jobs import JobQueue, Worker
     if executor not in ("local", "ray"):
@@ -339,6 +410,7 @@ def worker(once: bool = typer.Option(False, "--once", help="Run one batch of que
 def model_components():
     """The adstock and saturation components a touchpoint can name, with their default priors."""
     import pandas as pd
+
     from mediamix.model.components import ADSTOCKS, SATURATIONS
     from mediamix.terminal import print_frame
     rows = [{"role": role, "kind": name, "what it does": comp.help,
@@ -353,6 +425,7 @@ def model_components():
 def schedule(workspace: Optional[Path] = WorkspaceOpt):
     """Queue the jobs that are due by each model's run frequency (run this from cron)."""
     from datetime import datetime, timezone
+
     from mediamix.jobs import JobQueue, Scheduler
     ws = _ws(workspace)
     jobs = Scheduler(ws.registry, JobQueue(ws.registry)).tick(datetime.now(timezone.utc))

@@ -168,8 +168,14 @@ class Workspace:
         return ModelSpec.from_yaml(self.registry.get_model(name).spec_yaml)
 
     def edit(self, name: str, **changes) -> ModelSpec:
-        """Change spec fields (e.g. description, lookback_weeks); a trained model goes back to Awaiting training."""
-        spec = ModelSpec.from_dict({**self.spec(name).to_dict(), **changes})
+        """Change spec fields (e.g. description, lookback_weeks); a trained model goes back to Awaiting training.
+
+        A field may be named by its path: `sampler={"draws": 500}` replaces the section,
+        `**{"sampler.draws": 500}` one field of it, `**{"touchpoints[3].saturation": "hill"}` or
+        `**{"touchpoints[search].saturation": "hill"}` one touchpoint's (by position or name).
+        The edited spec is validated in full, and against its data, before anything is stored:
+        a refused edit leaves the model, its spec and its status as they were."""
+        spec = self.spec(name).edited(changes)
         if spec.name != name:
             raise SpecError("name: use `mediamix model duplicate` to copy a model under a new name")
         self.check_spec(spec)

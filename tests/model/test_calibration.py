@@ -193,3 +193,42 @@ def test_a_post_campaign_window_is_credited_through_carryover():
     spec, design = design_with(lift("b", "2024-05-20", "2024-05-27"))      # rows 20-21: rows 18-19 are dark too
     with pytest.raises(DataError, match=r"no spend in that period or in the 2 periods before it"):
         lift_arrays(spec, design)
+
+
+# ---- lift tests: an incremental larger than everything observed -----------------------------------
+
+def observed_total(start, end):
+    """The target summed over tiny_design's weeks starting in [start, end], from its own numbers."""
+    dates = pd.date_range("2024-01-01", periods=12, freq="7D")
+    y = np.array([200.0, 200.0] + [200.0, 300.0] * 5)
+    return float(y[(dates >= start) & (dates <= end)].sum())
+
+
+def test_the_observed_total_is_the_limit_either_way():
+    total = observed_total("2024-01-22", "2024-02-05")            # weeks of 01-22, 01-29, 02-05: 300 + 200 + 300
+    assert total == 800.0
+    for value in (total, -total, 0.0):                            # as much as everything observed: accepted
+        spec, design = tiny_design([lift("a", "2024-01-22", "2024-02-05", value, 50.0)])
+        assert lift_arrays(spec, design)["obs"][0] == pytest.approx(value / 250.0)
+
+
+@pytest.mark.parametrize("incremental, shown", [(5 * 800.0, "4,000"), (800.5, "800.5"), (-1000.0, "-1,000")])
+def test_an_incremental_above_the_observed_total_is_refused(incremental, shown):
+    spec, design = tiny_design([lift("b", "2024-01-15", "2024-01-15"), lift("a", "2024-01-22", "2024-02-05", incremental, 50.0)])
+    with pytest.raises(DataError) as err:
+        lift_arrays(spec, design)
+    assert str(err.value) == (
+        f"lift_tests[1] (a, 2024-01-22..2024-02-05): incremental {shown} is more than all the 'y' observed in its "
+        f"3 periods (2024-01-22..2024-02-05), 800 in total; a channel cannot cause more than everything observed. "
+        f"Check the value, its units (USD, summed over the test's periods) and the dates")
+
+
+def test_a_count_model_names_conversions_as_the_unit():
+    dates = pd.date_range("2024-01-01", periods=12, freq="7D")
+    frame = pd.DataFrame({"date": dates, "y": np.full(12, 40.0), "a_spend": np.arange(1.0, 13.0), "b_spend": 5.0})
+    spec = ModelSpec.from_dict({"name": "m", "data": "d", "conversion": "y", "conversion_kind": "count",
+                                "touchpoints": ["a", "b"], "lookback_weeks": 1, "holdout_weeks": 0,
+                                "seasonality_order": 0, "lift_tests": [lift("b", "2024-03-04", "2024-03-04", 41.0, 5.0)]})
+    with pytest.raises(DataError, match=r"incremental 41 is more than all the 'y' observed in its 1 period "
+                                        r"\(2024-03-04\.\.2024-03-04\), 40 in total.*its units \(conversions,"):
+        lift_arrays(spec, build_design(frame, spec))

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from mediamix.data.messages import show
 from mediamix.errors import DataError, TrainingError
 
 DEFAULT_LAG_EDGES = (0, 1, 3, 7, 14, 28)
@@ -44,7 +45,7 @@ class AlgorithmicAttribution:
                  max_iter: int = 60):
         edges = tuple(int(e) for e in lag_edges)
         if len(edges) < 2 or edges[0] != 0 or any(b <= a for a, b in zip(edges, edges[1:])):
-            raise DataError(f"lag_edges {lag_edges} must start at 0 and increase, e.g. (0, 1, 3, 7, 14, 28)")
+            raise DataError(f"lag_edges {show(list(lag_edges))} must start at 0 and increase, e.g. (0, 1, 3, 7, 14, 28)")
         if prior_sd <= 0:
             raise DataError(f"prior_sd must be positive, got {prior_sd}")
         if int(n_draws) < 2:

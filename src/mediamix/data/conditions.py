@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mediamix.data.messages import one_of, quoted
+from mediamix.data.messages import one_of, quoted, show
 from mediamix.data.sql import literal
 from mediamix.errors import DataError
 
@@ -94,7 +94,7 @@ def _leaf(raw: dict, key: str, where: str) -> Leaf:
         raise DataError(f"{where}: ignore_case is true or false, got {ignore_case!r}")
     if op == "exists":
         if not isinstance(value, bool):
-            raise DataError(f"{where}: exists is true or false, got {value!r}")
+            raise DataError(f"{where}: exists is true or false, got {show(value)}")
         return Leaf(subject, op, value, ignore_case)
     if op == "equals" and isinstance(value, (list, tuple)):
         if not value:
@@ -110,7 +110,7 @@ def _leaf(raw: dict, key: str, where: str) -> Leaf:
 
 def _check_value(value, op: str, subject: str, where: str) -> None:
     if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float)):
-        raise DataError(f"{where}: {op} for {quoted(subject)} needs text or a number, got {value!r}")
+        raise DataError(f"{where}: {op} for {quoted(subject)} needs text or a number, got {show(value)}")
 
 
 def to_dict(condition: Condition, *, key: str = "column") -> dict:

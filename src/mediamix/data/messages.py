@@ -1,7 +1,9 @@
 """Small formatters shared by every data error, so messages read the same everywhere."""
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+import math
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
@@ -96,3 +98,41 @@ def column_list(columns: Iterable[str], limit: int = 30) -> str:
 def one_of(options: Iterable[str]) -> str:
     """"'a', 'b' or 'c'": the allowed values in a message."""
     return join_words([quoted(o) for o in options], "or")
+
+
+def is_numpy(value) -> bool:
+    return type(value).__module__ == "numpy" and hasattr(value, "tolist")
+
+
+def show(value) -> str:
+    """A value for a message, as the user would write it: text quoted, numbers plain (a NumPy
+    scalar as its number, never np.float64(...)), lists and mappings item by item."""
+    if is_numpy(value):
+        value = value.tolist()
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, float):
+        return repr(float(value))
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return repr(value)
+
+
+def amount(value: float) -> str:
+    """A total or setting for a message, thousands grouped: 52,000, 1,250,000, 0.25, 1.5e-05 (no NumPy repr, no float noise)."""
+    value = float(value)
+    if not math.isfinite(value):
+        return str(value)
+    if value == int(value) and abs(value) < 1e15:
+        return f"{int(value):,}"
+    if abs(value) >= 1000:
+        return f"{value:,.1f}"
+    return f"{value:.4g}"

@@ -17,7 +17,7 @@ import pandas as pd
 
 from mediamix.data.definitions import load_definitions, pick
 from mediamix.data.fields import load_catalogue
-from mediamix.data.messages import column_list, count, date_runs, iso, quoted
+from mediamix.data.messages import column_list, count, date_runs, iso, quoted, show
 from mediamix.data.quality import (
     Issue, check_series, conversion_currency, conversion_roles, correlated_pairs, geo_gaps, missing_currencies,
     touchpoint_roles,
@@ -262,7 +262,7 @@ def _parse_rates(rates: Mapping) -> dict:
         except (TypeError, ValueError):
             rate = float("nan")
         if not rate > 0:
-            raise DataError(f"exchange rate {quoted(key)} is {value!r}; give a positive number")
+            raise DataError(f"exchange rate {quoted(key)} is {show(value)}; give a positive number")
         parsed[pair] = rate
     return parsed
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from mediamix.data.messages import show
 from mediamix.errors import DataError
 
 
@@ -24,7 +25,7 @@ def literal(value) -> str:
         return str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise DataError(f"the number {value!r} cannot be used here; give a finite number")
+            raise DataError(f"the number {show(value)} cannot be used here; give a finite number")
         return repr(value)
     text = str(value)
     if "\x00" in text:

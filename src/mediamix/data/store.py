@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from mediamix.data.cadence import Cadence
-from mediamix.data.messages import column_list, quoted
+from mediamix.data.messages import column_list, quoted, show
 from mediamix.data.schema import HARMONIZE_SCHEMA, bump_revision, has_table
 from mediamix.data.sql import register, unregister
 from mediamix.data.summary import SummaryData
@@ -518,7 +518,7 @@ def _prepare_table(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict, lis
         raise DataError(f"put_table needs a pandas DataFrame, got {type(df).__name__}")
     bad = [c for c in df.columns if not isinstance(c, str) or not c]
     if bad:
-        raise DataError(f"table column names must be non-empty text; found {bad[:5]!r}")
+        raise DataError(f"table column names must be non-empty text; found {show(list(bad[:5]))}")
     index = df.index
     plain_index = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None
     index_names = [] if plain_index else list(index.names)

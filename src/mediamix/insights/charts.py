@@ -555,6 +555,113 @@ def fit_svg(tables: InsightTables) -> str:
     return _render(tables, "fit", "Actual vs predicted", draw)
 
 
+def effectiveness_svg(tables: InsightTables) -> str:
+    """Small multiples of each time-varying channel's effectiveness multiplier per period:
+    posterior mean and 90% band, 1 (the start of the window) dashed, the window average dotted."""
+    def draw() -> Figure:
+        eff = tables.effectiveness
+        names = [] if eff is None else [c for c in tables.channels["channel"] if c in set(eff["channel"])]
+        if eff is not None:
+            names += [c for c in eff["channel"].unique() if c not in names]
+        nrows, ncols = _grid(max(len(names), 1))
+        fig = _figure(1.0 + 2.4 * nrows)
+        if not names:
+            return _no_data(fig, "No channel has time-varying effectiveness.")
+        colors = channel_colors(tables)
+        axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
+        for ax in axes[len(names):]:
+            ax.axis("off")
+        for i, (ax, name) in enumerate(zip(axes, names)):
+            e = eff[eff["channel"] == name].sort_values("date")
+            dates = _dates(e["date"])
+            color = colors.get(name, CHANNEL_PALETTE[0])
+            ax.fill_between(dates, e["p05"], e["p95"], color=color, alpha=0.2, linewidth=0,
+                            label="90% interval")
+            ax.plot(dates, e["mean"], color=color, linewidth=1.8, label="Posterior mean")
+            ax.axhline(1.0, color="#555555", linestyle="--", linewidth=0.9,
+                       label="1 = effectiveness at the window's start")
+            average = float(e["mean"].mean())
+            ax.axhline(average, color="#333333", linestyle=":", linewidth=1,
+                       label="Average over the window (used by the response curves)")
+            ax.set_title(name, loc="left")
+            ax.text(0.98, 0.95, f"average {average:.2f}\u00d7, range {e['mean'].min():.2f}\u2013"
+                                f"{e['mean'].max():.2f}\u00d7", transform=ax.transAxes,
+                    ha="right", va="top", fontsize=8, color="#333333")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.2g}\u00d7"))
+            ax.set_xlim(dates[0], dates[-1])
+            _date_axis(ax)
+            ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=5))
+            if i + ncols >= len(names):
+                ax.set_xlabel("Period start (ISO date)")
+            if i % ncols == 0:
+                ax.set_ylabel("Effectiveness multiplier")
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=2)
+        return fig
+
+    return _render(tables, "effectiveness", "Effectiveness over time", draw)
+
+
+def lift_test_labels(tables: InsightTables) -> list[str]:
+    """One label per lift test: 'tv, 2024-03-04 to 2024-03-31'."""
+    lt = tables.lift_tests
+    return [f"{r.touchpoint}, {r.start:%Y-%m-%d} to {r.end:%Y-%m-%d}" for r in lt.itertuples(index=False)]
+
+
+Z90 = 1.6448536269514722  # the 95th percentile of a standard Normal: a 90% interval is mean +/- Z90 sd
+
+
+def lift_tests_svg(tables: InsightTables) -> str:
+    """Per lift test: the measurement with its 90% error bar (+/- 1.645 SE) above the model's
+    posterior mean and 90% interval over the same periods."""
+    def draw() -> Figure:
+        lt = tables.lift_tests
+        n = 0 if lt is None else len(lt)
+        fig = _figure(1.5 + 0.75 * max(n, 1))
+        if not n:
+            return _no_data(fig, "This model has no lift tests.")
+        colors = channel_colors(tables)
+        ax = fig.add_subplot()
+        y = np.arange(n, dtype=float)
+        measured = lt["incremental"].to_numpy(float)
+        se = lt["standard_error"].to_numpy(float)
+        ax.errorbar(measured, y - 0.17, xerr=Z90 * se, fmt="D", color=ACTUAL_COLOR, markersize=6,
+                    elinewidth=1.4, capsize=4, label="Measured, 90% interval (\u00b11.645 SE)", zorder=3)
+        model = lt["model_mean"].to_numpy(float)
+        lo, hi = lt["model_p05"].to_numpy(float), lt["model_p95"].to_numpy(float)
+        point_colors = [colors.get(c, CHANNEL_PALETTE[0]) for c in lt["touchpoint"]]
+        ax.hlines(y + 0.17, lo, hi, colors=point_colors, linewidth=3, zorder=2)
+        ax.scatter(model, y + 0.17, color=point_colors, s=55, zorder=4, edgecolors="white",
+                   linewidths=0.8, label="Model: posterior mean, 90% interval")
+        right = float(np.nanmax(np.r_[measured + Z90 * se, hi]))
+        left = float(np.nanmin(np.r_[measured - Z90 * se, lo]))
+        # zero as the origin when it costs little room; otherwise the intervals would be squeezed
+        left = min(left, 0.0) if left < 0.5 * right else left - 0.08 * (right - left)
+        for yi, z in enumerate(lt["difference_se"].to_numpy(float)):
+            if np.isfinite(z):
+                ax.text(right + 0.03 * (right - left), yi, f"model \u2212 measured\n{_signed(z)} SE",
+                        va="center", fontsize=8, color="#333333")
+        ax.set_xlim(left, right + 0.22 * (right - left))
+        ax.set_yticks(y, lift_test_labels(tables))
+        ax.set_ylim(n - 0.4, -0.6)
+        ax.grid(axis="y", visible=False)
+        ax.xaxis.set_major_formatter(_COMPACT)
+        ax.set_xlabel(f"Incremental {_value_label(tables)} over the test's periods")
+        handles, labels = ax.get_legend_handles_labels()
+        order = sorted(range(len(labels)), key=lambda k: not labels[k].startswith("Measured"))
+        fig.legend([handles[k] for k in order], [labels[k] for k in order], loc="outside lower center", ncol=2)
+        return fig
+
+    return _render(tables, "lift_tests", "Lift tests: measured vs model", draw)
+
+
+def _signed(x: float, decimals: int = 1) -> str:
+    text = f"{abs(x):.{decimals}f}"
+    if float(text) == 0:
+        return text
+    return ("+" if x > 0 else "\u2212") + text
+
+
 # ---------------------------------------------------------------- the registry
 
 @dataclass(frozen=True)
@@ -563,6 +670,8 @@ class Chart:
     title: str
     svg: Callable[[InsightTables], str]
     how_to_read: Callable[[InsightTables], str]
+    table: str | None = None    # the export (CSV name) holding the chart's data
+    applies: Callable[[InsightTables], bool] | None = None   # None: every model has this chart
 
 
 def _how_returns(t: InsightTables) -> str:
@@ -585,26 +694,58 @@ CHARTS: tuple[Chart, ...] = (
     Chart("contribution_over_time", "Contribution over time", contribution_over_time_svg,
           lambda t: ("Each band is how much of each period's result the model credits to base "
                      "demand, a factor or a channel; the black line is what actually happened, and "
-                     "bands below zero are factors that held results down.")),
+                     "bands below zero are factors that held results down."), table="contributions"),
     Chart("contribution_share", "Contribution share by channel", contribution_share_svg,
           lambda t: ("Bars are each channel's share of total results with a 90% interval; the grey "
                      "band behind is what the model assumed before seeing the data, so a bar far "
-                     "from its band is what the data said.")),
-    Chart("returns", "Return per channel", returns_svg, _how_returns),
-    Chart("response_curves", "Response curves", response_curves_svg, _how_curves),
+                     "from its band is what the data said."), table="channels"),
+    Chart("returns", "Return per channel", returns_svg, _how_returns, table="channels"),
+    Chart("response_curves", "Response curves", response_curves_svg, _how_curves, table="response_curves"),
     Chart("adstock", "Adstock (carryover)", adstock_svg,
           lambda t: ("How a week's spend spreads its effect over the following weeks: lag 0 is the "
-                     "week of spend, and a long tail means results keep coming after a campaign stops.")),
+                     "week of spend, and a long tail means results keep coming after a campaign stops."),
+          table="adstock"),
     Chart("fit", "Actual vs predicted", fit_svg,
           lambda t: ("The blue line and band are what the model predicts, the black line the actual "
                      "result; the grey region was held out from fitting, so a good match there "
-                     "shows the model forecasts, and residuals below should look like noise.")),
+                     "shows the model forecasts, and residuals below should look like noise."), table="fit"),
+)
+
+# Charts only some models have, placed after the chart named by `after` (None: at the end).
+EFFECTIVENESS_CHART = Chart(
+    "effectiveness", "Effectiveness over time", effectiveness_svg,
+    lambda t: ("How much each unit of a time-varying channel's (carried-over, saturated) spend "
+               "does, period by period, relative to the start of the training window (1\u00d7): "
+               "the line is the posterior mean and the band its 90% interval; 1.2\u00d7 means 20% "
+               "more effect per unit than at the start. The response curves use the dotted average."),
+    table="effectiveness", applies=lambda t: t.effectiveness is not None)
+LIFT_TESTS_CHART = Chart(
+    "lift_tests", "Lift tests: measured vs model", lift_tests_svg,
+    lambda t: ("Each black diamond is a lift test's measured incremental result with its 90% "
+               "error bar; the colored dot and line below it are the model's estimate of the same "
+               "channel over the same periods. The tests are part of the fit, so a model interval "
+               "far from its test means the rest of the data disagrees with the measurement."),
+    table="lift_tests", applies=lambda t: t.lift_tests is not None)
+OPTIONAL_CHARTS: tuple[tuple[Chart, str | None], ...] = (
+    (EFFECTIVENESS_CHART, "response_curves"),
+    (LIFT_TESTS_CHART, None),
 )
 
 
+def charts_for(tables: InsightTables) -> list[Chart]:
+    """The charts this model has, in reading order: CHARTS plus the optional ones that apply."""
+    out = list(CHARTS)
+    for chart, after in OPTIONAL_CHARTS:
+        if chart.applies(tables):
+            keys = [c.key for c in out]
+            out.insert(keys.index(after) + 1 if after in keys else len(out), chart)
+    return out
+
+
 def render_svgs(tables: InsightTables) -> dict[str, str]:
-    """Every chart as an SVG string, keyed like CHARTS."""
-    return {chart.key: chart.svg(tables) for chart in CHARTS}
+    """Every chart of the model as an SVG string, keyed like CHARTS (plus any optional chart
+    that applies: effectiveness, lift_tests)."""
+    return {chart.key: chart.svg(tables) for chart in charts_for(tables)}
 
 
 # ---------------------------------------------------------------- Vega-Lite specs
@@ -850,6 +991,77 @@ def _fit_spec(tables: InsightTables, how: str) -> dict:
     return spec
 
 
+def _effectiveness_spec(tables: InsightTables, how: str) -> dict:
+    eff = tables.effectiveness
+    x = {"field": "date", "type": "temporal", "title": "Period start", "axis": {"format": "%Y-%m-%d"}}
+    order = [c for c in tables.channels["channel"] if c in set(eff["channel"])]
+    spec = _base_spec("Effectiveness over time", how)
+    spec.pop("width")
+    spec.update({
+        "data": {"values": _records(eff, ["date", "channel", "mean", "p05", "p95"])},
+        "facet": {"field": "channel", "type": "nominal", "title": None, "sort": order},
+        "columns": 2,
+        "spec": {
+            "width": 360, "height": 160,
+            "layer": [
+                {"mark": {"type": "area", "opacity": 0.2},
+                 "encoding": {"x": x, "y": {"field": "p05", "type": "quantitative",
+                                            "title": "Effectiveness multiplier"},
+                              "y2": {"field": "p95"}}},
+                {"mark": {"type": "line", "strokeWidth": 2},
+                 "encoding": {"x": x, "y": {"field": "mean", "type": "quantitative"},
+                              "tooltip": [{"field": "date", "type": "temporal", "format": "%Y-%m-%d"},
+                                          {"field": "mean", "format": ".3f"},
+                                          {"field": "p05", "format": ".3f"},
+                                          {"field": "p95", "format": ".3f"}]}},
+                {"data": {"values": [{"reference": 1.0}]},
+                 "mark": {"type": "rule", "strokeDash": [4, 3], "color": "#555555"},
+                 "encoding": {"y": {"field": "reference", "type": "quantitative"}}},
+            ],
+        },
+    })
+    return spec
+
+
+def _lift_tests_spec(tables: InsightTables, how: str) -> dict:
+    lt = tables.lift_tests
+    labels = lift_test_labels(tables)
+    rows = []
+    for label, r in zip(labels, lt.itertuples(index=False)):
+        rows.append({"test": label, "touchpoint": r.touchpoint, "estimate": "Measured",
+                     "value": _json_value(r.incremental),
+                     "lo": _json_value(r.incremental - Z90 * r.standard_error),
+                     "hi": _json_value(r.incremental + Z90 * r.standard_error)})
+        rows.append({"test": label, "touchpoint": r.touchpoint, "estimate": "Model",
+                     "value": _json_value(r.model_mean), "lo": _json_value(r.model_p05),
+                     "hi": _json_value(r.model_p95)})
+    y = {"field": "test", "type": "nominal", "sort": labels, "title": None}
+    y_offset = {"field": "estimate", "type": "nominal", "sort": ["Measured", "Model"]}
+    color = {"field": "estimate", "type": "nominal", "title": None,
+             "scale": {"domain": ["Measured", "Model"], "range": [ACTUAL_COLOR, PREDICTED_COLOR]}}
+    spec = _base_spec("Lift tests: measured vs model", how)
+    spec.update({
+        "height": {"step": 44},
+        "data": {"values": rows},
+        "layer": [
+            {"mark": {"type": "rule", "strokeWidth": 2},
+             "encoding": {"y": y, "yOffset": y_offset, "color": color,
+                          "x": {"field": "lo", "type": "quantitative",
+                                "title": f"Incremental {_value_label(tables)} (90% intervals)"},
+                          "x2": {"field": "hi"}}},
+            {"mark": {"type": "point", "filled": True, "size": 70},
+             "encoding": {"y": y, "yOffset": y_offset, "color": color,
+                          "shape": {"field": "estimate", "type": "nominal", "legend": None,
+                                    "scale": {"domain": ["Measured", "Model"], "range": ["diamond", "circle"]}},
+                          "x": {"field": "value", "type": "quantitative"},
+                          "tooltip": [{"field": "test"}, {"field": "estimate"},
+                                      {"field": "value", "format": ",.0f"}, {"field": "lo", "format": ",.0f"},
+                                      {"field": "hi", "format": ",.0f"}]}},
+        ],
+    })
+    return spec
+
+
 _VEGA_BUILDERS: dict[str, Callable[[InsightTables, str], dict]] = {
     "contribution_over_time": _contribution_over_time_spec,
     "contribution_share": _contribution_share_spec,
@@ -857,18 +1069,20 @@ _VEGA_BUILDERS: dict[str, Callable[[InsightTables, str], dict]] = {
     "response_curves": _response_curves_spec,
     "adstock": _adstock_spec,
     "fit": _fit_spec,
+    "effectiveness": _effectiveness_spec,
+    "lift_tests": _lift_tests_spec,
 }
 
 
 def vega_lite_specs(tables: InsightTables) -> dict[str, dict]:
-    """A Vega-Lite v5 spec per chart (same keys as CHARTS), data inlined, JSON-serializable.
+    """A Vega-Lite v5 spec per chart (same keys as `charts_for`), data inlined, JSON-serializable.
 
     `usermeta` carries the model status; when it is not Success the title gets the caution
     as a subtitle, as the SVG charts do.
     """
     specs = {}
     caution = status_caution(tables)
-    for chart in CHARTS:
+    for chart in charts_for(tables):
         spec = _VEGA_BUILDERS[chart.key](tables, chart.how_to_read(tables))
         spec["usermeta"] = {"model": tables.model.get("name"), "status": tables.status,
                             "status_reasons": [str(r) for r in tables.model.get("status_reasons") or []]}

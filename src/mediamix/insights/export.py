@@ -22,6 +22,10 @@ DATE_FORMAT = "%Y-%m-%d"
 TABLE_NAMES = ("model", "channels", "contributions", "response_curves", "curve_markers",
                "adstock", "fit", "fit_metrics", "diagnostics", "diagnostics_parameters")
 GEO_TABLE = "geo_channels"     # geo models only, after "channels"
+# Tables only some models have, each placed after the table named beside it.
+OPTIONAL_TABLES = (("geo_channels", "channels"),      # geo models
+                   ("lift_tests", "geo_channels"),    # models with lift tests (after channels if national)
+                   ("effectiveness", "curve_markers"))  # models with time-varying channels
 
 
 def model_table(tables: InsightTables) -> pd.DataFrame:
@@ -50,7 +54,8 @@ def diagnostics_table(tables: InsightTables) -> pd.DataFrame:
 
 
 def table_frames(tables: InsightTables) -> dict[str, pd.DataFrame]:
-    """Every table as a DataFrame, keyed by TABLE_NAMES (and GEO_TABLE for a geo model)."""
+    """Every table as a DataFrame, keyed by TABLE_NAMES, plus the OPTIONAL_TABLES the model has
+    (geo_channels for a geo model, lift_tests, effectiveness)."""
     params = tables.diagnostics.get("parameters")
     if params is None:
         params = pd.DataFrame(columns=["name", "mean", "sd", "p05", "p95", "r_hat", "ess_bulk"])
@@ -67,9 +72,14 @@ def table_frames(tables: InsightTables) -> dict[str, pd.DataFrame]:
         "diagnostics_parameters": params,
     }
     names = list(TABLE_NAMES)
-    if tables.geo_channels is not None:
-        frames[GEO_TABLE] = tables.geo_channels
-        names.insert(names.index("channels") + 1, GEO_TABLE)
+    for name, after in OPTIONAL_TABLES:
+        frame = getattr(tables, name)
+        if frame is None:
+            continue
+        frames[name] = frame
+        if after not in names:
+            after = "channels"
+        names.insert(names.index(after) + 1, name)
     return {name: frames[name].reset_index(drop=True) for name in names}
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mediamix.errors import DataError
+from mediamix.model.calibration import lift_arrays
 from mediamix.model.diagnostics import fit_metrics
+from mediamix.model.mmm import adstock_weights, effect_multiplier, geo_params, saturate, split_params
 from mediamix.model.posterior import FittedModel
 from mediamix.model.predict import component_draws
-from mediamix.model.mmm import adstock_weights, effect_multiplier, geo_params, saturate, split_params
 
 Q = (0.05, 0.95)
 
@@ -33,7 +35,9 @@ def channel_table(fitted: FittedModel, cd) -> pd.DataFrame:
     total_y = np.nansum(d.y[win])
     contrib = cd.media[:, win, :].sum(axis=1)           # (sample, channel)
     spend = d.spend[win].sum(axis=0)
-    volume = np.nansum(d.volume[win], axis=0) if np.isfinite(d.volume[win]).any() else np.full(len(spend), np.nan)
+    # A touchpoint without volume data (no impressions column) has no volume: NaN, not a sum of nothing.
+    given = np.isfinite(d.volume[win]).any(axis=0)
+    volume = np.where(given, np.nansum(d.volume[win], axis=0), np.nan)
     revenue = fitted.spec.conversion_kind == "revenue"
     prior_mid, prior_lo, prior_hi = fitted.priors.interval()
     rows = {"channel": d.channels, "spend": spend, "volume": volume}
@@ -187,6 +191,56 @@ def contributions_table(cd) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
+def lift_table(fitted: FittedModel, cd) -> pd.DataFrame | None:
+    """Each lift test against the model: the measurement and the channel's posterior
+    contribution over the test's periods, with the very window the likelihood scored it on
+    (`calibration.lift_arrays`: the periods starting in [start, end], each period's
+    contribution including the carryover of spend before it). None without lift tests.
+
+    difference = model mean - measured; difference_se = that in units of the test's
+    standard error (the residual the likelihood squares, at the posterior mean)."""
+    tests = fitted.spec.lift_tests
+    if not tests:
+        return None
+    d = cd.design
+    arrays = lift_arrays(fitted.spec, d)
+    window = arrays["window"].astype(bool)                                   # (test, time)
+    rows = []
+    for i, lt in enumerate(tests):
+        j = int(np.argmax(arrays["onehot"][i]))
+        per_draw = cd.media[:, window[i], j].astype(np.float64).sum(axis=1)  # (sample,) target units
+        mean, lo, hi = _mq(per_draw)
+        dates = d.dates[window[i]]
+        rows.append({"touchpoint": lt.touchpoint, "start": pd.Timestamp(lt.start), "end": pd.Timestamp(lt.end),
+                     "first_period": dates.min(), "last_period": dates.max(), "periods": int(window[i].sum()),
+                     "source": lt.source, "incremental": float(lt.incremental),
+                     "standard_error": float(lt.standard_error), "model_mean": float(mean),
+                     "model_p05": float(lo), "model_p95": float(hi), "model_sd": float(per_draw.std()),
+                     "difference": float(mean - lt.incremental),
+                     "difference_se": float((mean - lt.incremental) / lt.standard_error)})
+    return pd.DataFrame(rows)
+
+
+def effectiveness_table(fitted: FittedModel, cd) -> pd.DataFrame | None:
+    """The effectiveness multiplier exp(effect_basis @ effect_coef) of each time-varying
+    channel per training period: date, channel, mean, p05, p95. It is 1 at the start of the
+    training window (the random walk starts at 0; the level is the channel's share). None
+    when no channel is time varying."""
+    st = cd.statics
+    if not st.varying_channels:
+        return None
+    d = cd.design
+    win = np.asarray(d.in_training, bool)
+    basis = np.asarray(st.arrays["effect_basis"], np.float64)[win]          # (time, knot)
+    coef = np.asarray(fitted.draws()["effect_coef"], np.float64)             # (sample, channel, knot)
+    frames = []
+    for j in st.varying_channels:
+        multiplier = np.exp(coef[:, j, :] @ basis.T)                         # (sample, time)
+        m, lo, hi = _mq(multiplier)
+        frames.append(pd.DataFrame({"date": d.dates[win], "channel": d.channels[j], "mean": m, "p05": lo, "p95": hi}))
+    return pd.concat(frames, ignore_index=True)
+
+
 def compute_tables(fitted: FittedModel, frame: pd.DataFrame, model_info: dict):
     """All InsightTables for a fitted model over its training window."""
     from mediamix.insights.report import InsightTables
@@ -196,12 +250,18 @@ def compute_tables(fitted: FittedModel, frame: pd.DataFrame, model_info: dict):
     curves, markers = response_curves(fitted, cd)
     fit, metrics = fit_tables(cd)
     diag = dict(fitted.diagnostics)
+    notices = list(diag.get("notices") or [])
+    try:
+        lifts = lift_table(fitted, cd)
+    except DataError as exc:   # the data changed since training: say why the section is missing
+        lifts = None
+        notices.append(f"Lift tests are not shown: {exc}")
     params = diag.get("parameters_table")
     diagnostics = {
         "max_rhat": diag.get("max_rhat"), "min_ess_bulk": diag.get("min_ess_bulk"),
         "divergences": diag.get("divergences"), "num_chains": diag.get("num_chains"),
         "num_draws": diag.get("num_draws"), "method": diag.get("method", "nuts"),
-        "notices": list(diag.get("notices") or []),
+        "notices": notices,
         "thresholds": {"max_rhat": fitted.spec.thresholds.max_rhat, "min_ess": fitted.spec.thresholds.min_ess,
                        "max_divergences": fitted.spec.thresholds.max_divergences,
                        "max_holdout_smape_ratio": fitted.spec.thresholds.max_holdout_smape_ratio},
@@ -220,4 +280,5 @@ def compute_tables(fitted: FittedModel, frame: pd.DataFrame, model_info: dict):
     return InsightTables(model=model, contributions=contributions_table(cd), channels=channel_table(fitted, cd),
                          response_curves=curves, curve_markers=markers, adstock=adstock_table(fitted, cd),
                          fit=fit, fit_metrics=metrics, diagnostics=diagnostics,
-                         geo_channels=geo_channel_table(fitted, cd) if geo_model else None)
+                         geo_channels=geo_channel_table(fitted, cd) if geo_model else None,
+                         lift_tests=lifts, effectiveness=effectiveness_table(fitted, cd))

@@ -140,6 +140,34 @@ class JobQueue:
         with self.registry.reading() as session:
             return [JobRecord.from_row(r) for r in session.scalars(statement.order_by(JobRow.id))]
 
+    def recent(
+        self,
+        limit: int | None = 20,
+        states: Iterable[JobState | str] | None = None,
+        model_name: str | None = None,
+    ) -> list[JobRecord]:
+        """The newest jobs first (latest enqueued; ties by id), at most `limit` (None: all),
+        optionally only those in `states` and/or of one model: what `mediamix jobs` lists."""
+        if limit is not None and limit < 1:
+            raise MediamixError(f"limit {limit} must be 1 or more")
+        statement = select(JobRow)
+        if states is not None:
+            values = []
+            for state in states:
+                try:
+                    values.append(JobState(state).value)
+                except ValueError:
+                    allowed = ", ".join(s.value for s in JobState)
+                    raise MediamixError(f"job status '{state}' is not one of {allowed}") from None
+            statement = statement.where(JobRow.state.in_(values))
+        if model_name is not None:
+            statement = statement.where(JobRow.model_name == model_name)
+        statement = statement.order_by(JobRow.enqueued_at.desc(), JobRow.id.desc())
+        if limit is not None:
+            statement = statement.limit(limit)
+        with self.registry.reading() as session:
+            return [JobRecord.from_row(r) for r in session.scalars(statement)]
+
     def pending(self, model_name: str, *, session: Session | None = None) -> list[JobRecord]:
         """The model's queued and running jobs."""
         statement = (

@@ -5,12 +5,16 @@ starting in [start, end], with standard error `standard_error`. The model's pred
 number is its contribution of c summed over those periods, so each test adds one Gaussian term
     -0.5 x ((sum_t window[i, t] x media[t, c_i] - obs_i) / se_i)^2
 to the log likelihood, everything in scaled target units (divided by the training y_scale).
+A test is refused when the data cannot check it: no period in its range, periods outside the
+training window, no spend of the channel there or in the lookback before, or an |incremental|
+larger than the total conversions observed in its periods.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from mediamix.data.messages import amount
 from mediamix.errors import DataError
 from mediamix.model.design import Design
 from mediamix.model.spec import ModelSpec
@@ -44,6 +48,19 @@ def lift_arrays(spec: ModelSpec, design: Design) -> dict[str, np.ndarray]:
             raise DataError(f"{where}: channel '{lt.touchpoint}' has no spend in that period or in the "
                             f"{design.scaling.n_lags - 1} periods before it (where its carryover would come from), "
                             f"so the model gives it no contribution there; check the dates or the channel")
+        # The channel cannot have caused more than everything observed in those periods: a
+        # larger |incremental| is a typo, the wrong units or the wrong dates.
+        observed = design.y[rows]
+        if np.isfinite(observed).all():   # (a period without the target cannot be checked)
+            total = float(observed.sum())
+            if abs(lt.incremental) > total:
+                dates = design.dates[rows]
+                periods = f"{len(dates)} period{'s' if len(dates) != 1 else ''} ({dates[0].date()}..{dates[-1].date()})"
+                units = spec.currency if spec.conversion_kind == "revenue" else "conversions"
+                raise DataError(f"{where}: incremental {amount(lt.incremental)} is more than all the "
+                                f"'{spec.conversion}' observed in its {periods}, {amount(total)} in total; a channel "
+                                f"cannot cause more than everything observed. Check the value, its units ({units}, "
+                                f"summed over the test's periods) and the dates")
         window[i, rows] = 1.0
         onehot[i, j] = 1.0
         obs[i] = lt.incremental / y_scale

@@ -14,11 +14,13 @@ per-capita week is 1 everywhere, and geos differ by how many people they hold.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from mediamix.data.messages import amount, show
 from mediamix.errors import DataError, SpecError
 from mediamix.model.spec import ModelSpec
 from mediamix.model.transforms import lag_stack
@@ -256,7 +258,7 @@ def _population(panel: pd.DataFrame, spec: ModelSpec, dates: pd.DatetimeIndex, g
     if bad.any():
         t, g = np.argwhere(bad)[0]
         raise DataError(f"population column '{spec.population}' must be a positive number in every row; it is "
-                        f"{pop[t, g]!r} in geo '{geos[g]}' on {dates[t].date()} ({int(bad.sum())} such rows)")
+                        f"{show(pop[t, g])} in geo '{geos[g]}' on {dates[t].date()} ({int(bad.sum())} such rows)")
     return pop
 
 
@@ -272,12 +274,16 @@ def _learn_scaling(spec: ModelSpec, dates: pd.DatetimeIndex, geos: list[str], sp
     n_lags = periods_for_weeks(spec.lookback_weeks, periods_per_year)
     train_weeks = n_train * WEEKS_PER_YEAR / periods_per_year
     for tp in spec.touchpoints:
-        max_lb = spec.lookback_weeks if tp.adstock.max_lookback is None else tp.adstock.max_lookback
-        if tp.adstock.lag + max_lb > train_weeks / 8:
+        reach, fields = spec.lookback_reach(tp)
+        if reach > train_weeks / 8:
+            # Said in the fields the user wrote: lookback_weeks when the touchpoint sets no max_lookback.
+            room = math.floor(train_weeks / 8) - tp.adstock.lag
+            field = "lookback_weeks" if tp.adstock.max_lookback is None else f"touchpoints[{tp.name}].adstock.max_lookback"
+            shorten = f"lower {field} to {room} or less, " if room >= 1 else ""
             raise SpecError(
-                f"touchpoints[{tp.name}].adstock: lag + max_lookback = {tp.adstock.lag + max_lb:g} weeks, but the "
-                f"training window has {train_weeks:.0f} weeks and the rule is lag + max lookback <= training weeks / 8 "
-                f"(= {train_weeks / 8:.1f}); shorten the lookback or train on more data")
+                f"touchpoints[{tp.name}].adstock: {fields} needs at least {amount(8 * reach)} training weeks, the "
+                f"training window has {train_weeks:.0f} ({start.date()}..{end.date()}); {shorten}or train on more "
+                f"data (a touchpoint's lag + lookback may be at most training weeks / 8)")
     holdout = periods_for_weeks(spec.holdout_weeks, periods_per_year) if spec.holdout_weeks else 0
     if holdout and n_train - holdout < max(26, 4 * (len(channels) + len(factor_values))):
         notices.append(f"holdout of {spec.holdout_weeks} weeks skipped: only {n_train} training periods")

@@ -22,6 +22,10 @@ from mediamix.model.spec import DiagnosticThresholds
 SUCCESS, TRAINING_ISSUE = "Success", "Training issue"
 LAPLACE_NOTICE = ("approximate posterior (Laplace at the mode): intervals are approximate; "
                   "train with method nuts for final results")
+# PSIS's k of a Laplace fit's importance ratios: above 0.7 the Gaussian misses the posterior's
+# tails (intervals too narrow); above 1 importance ratios have no finite mean, and the
+# approximation cannot be trusted for the shares either.
+PARETO_K_POOR, PARETO_K_BAD = 0.7, 1.0
 
 
 def fit_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -101,18 +105,31 @@ def _pareto_k(idata: az.InferenceData) -> float | None:
         return float(np.ravel(az.psislw(lw - lw.max())[1])[0])
 
 
+def _pareto_messages(k: float | None) -> tuple[list[str], list[str]]:
+    """(reasons, notices) for a Laplace fit's Pareto k."""
+    if k is None or not np.isfinite(k) or k <= PARETO_K_POOR:
+        return [], []
+    if k > PARETO_K_BAD:
+        return [f"Pareto k {k:.2f} > {PARETO_K_BAD}: the Gaussian at the mode is far from the posterior; "
+                f"train with method nuts (without --fast)"], []
+    return [], [f"Pareto k {k:.2f} > {PARETO_K_POOR}: the Gaussian misses the posterior's tails, "
+                f"so intervals may be too narrow"]
+
+
 def diagnose_laplace(idata: az.InferenceData, thresholds: DiagnosticThresholds, *, in_sample: dict,
                      holdout: dict | None) -> Diagnostics:
-    """A Laplace fit's diagnostics: its status rests on the fit metrics alone, with a notice
-    that the posterior is an approximation."""
-    reasons = _holdout_reason(in_sample, holdout, thresholds)
+    """A Laplace fit's diagnostics: its status rests on the fit metrics and on the Pareto k
+    of its importance ratios, with a notice that the posterior is an approximation."""
+    k = _pareto_k(idata)
+    k_reasons, k_notices = _pareto_messages(k)
+    reasons = _holdout_reason(in_sample, holdout, thresholds) + k_reasons
     nan = float("nan")
     return Diagnostics(
         max_rhat=nan, min_ess_bulk=nan, divergences=0, num_chains=int(idata.posterior.sizes["chain"]),
         num_draws=int(idata.posterior.sizes["draw"]), mean_tree_depth=0.0, max_tree_depth_hits=0, bfmi_min=nan,
         in_sample=in_sample, holdout=holdout, status=SUCCESS if not reasons else TRAINING_ISSUE, reasons=reasons,
-        parameters=_parameter_table(idata, convergence=False), method="laplace", notices=[LAPLACE_NOTICE],
-        pareto_k=_pareto_k(idata))
+        parameters=_parameter_table(idata, convergence=False), method="laplace",
+        notices=[LAPLACE_NOTICE] + k_notices, pareto_k=k)
 
 
 def diagnose(idata: az.InferenceData, thresholds: DiagnosticThresholds, *, in_sample: dict,

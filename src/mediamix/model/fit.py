@@ -3,8 +3,8 @@
 A short fit is mostly start-up, so the sampler is organised to compile one small program
 and waste no iterations:
 
-* Start (`laplace_start`, NumPy, nothing to compile): the posterior mode and a Gauss-Newton
-  covariance by Levenberg-Marquardt on the model's own equations. The sampler moves
+* Start (`laplace_start`, model/mode.py): the posterior mode and a Gauss-Newton covariance
+  by Levenberg-Marquardt on the model's own equations. The sampler moves
   x = chol^-1 (z - mode), an affine change of variables (same posterior) under which the
   posterior is close to standard normal, so warmup does not spend its first windows at
   maximum tree depth learning scales that differ by 1000x (`level` has sd ~0.001, shares
@@ -51,9 +51,9 @@ from numpyro.infer.hmc import hmc
 from numpyro.infer.util import ParamInfo
 
 from mediamix.model.design import Design
-from mediamix.model.mmm import (SIGMA_LOG_SD, ModelStatics, component_param_names, derived, lift_residuals, log_density, num_params, pack, param_names,
-                                predicted_mean, predicted_mean_geo, prior_centre, prior_residuals, site_dims,
-                                site_normals, site_shapes, unpack)
+from mediamix.model.mmm import (ModelStatics, component_param_names, derived, log_density, pack, param_names,
+                                prior_centre, site_dims, site_normals, unpack)
+from mediamix.model.mode import laplace_start
 from mediamix.model.priors import SharePriors, share_priors
 from mediamix.model.spec import ModelSpec
 
@@ -68,14 +68,7 @@ FACTOR_SITES = ("factor_coef", "factor_raw")
 # With several geos: per-geo parameters, and the pooling sites' layout.
 GEO_CHANNEL_SITES = ("share", "beta", "share_eps")
 GEO_SITES = ("level", "intercept")
-# laplace_start differentiates by central differences in NumPy: each Jacobian evaluates the
-# model 2 x D times. Evaluations run in blocks of at most JACOBIAN_BLOCK_CELLS (model rows x
-# time x geo x channel) to bound memory; above LAPLACE_MAX_CELLS per Jacobian (~2-3 s on one
-# core, a large geo model: D ~ 1,700 and 300k cells is 1e9) the start is skipped for the
-# prior-centre start, which is slower to warm up but costs nothing.
-JACOBIAN_BLOCK_CELLS = 4_000_000
 POSTPROCESS_BLOCK_CELLS = 20_000_000     # derive_draws: draws x time x geo x channel per block
-LAPLACE_MAX_CELLS = 50_000_000
 START_JITTER = 0.5       # sd of the chains' starting points around the mode, in posterior sds
 _UNKNOWN_ENERGY = 1e30   # starting potential energy: above any reachable one (see above)
 
@@ -125,101 +118,7 @@ def spend_in_fit(design: Design) -> np.ndarray:
     return design.spend[design.in_fit].sum(axis=0)
 
 
-# ---- start: mode and metric -------------------------------------------------------------------
-
-def _site_offset(statics: ModelStatics, name: str) -> int:
-    i = 0
-    for site, size in site_shapes(statics).items():
-        if site == name:
-            return i
-        i += max(size, 1)
-    raise KeyError(name)
-
-
-def laplace_start(statics: ModelStatics, max_iter: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    """(mode, chol): the posterior mode of the flat parameters and the Cholesky factor of a
-    Gauss-Newton covariance there. Penalised least squares (likelihood + Normal priors +
-    the intercept prior) by Levenberg-Marquardt with central-difference Jacobians of the
-    model's NumPy equations; sigma is profiled out (and the log-sd terms of priors whose sd
-    depends on another parameter left out: this is a starting point, not the answer).
-    Raises FloatingPointError."""
-    st = statics.to_numpy()
-    D, i_sigma = num_params(st), _site_offset(st, "sigma_log")
-    free = np.array([i for i in range(D) if i != i_sigma])
-    cells = int(np.prod(np.shape(st.arrays["media_stack"])[1:]))          # time x geo x channel
-    if 2 * len(free) * cells > LAPLACE_MAX_CELLS:
-        raise FloatingPointError(f"Laplace start skipped: {D} parameters x {cells} cells is too large for "
-                                 f"finite differences")
-    w = st.fit_weight.astype(np.float64)
-    y = st.y_scaled.astype(np.float64)                                   # (time, geo)
-    sw, n = np.sqrt(w)[:, None], max(float(w.sum()) * st.n_geos, 1.0)
-
-    def data_residuals(Z):
-        p = derived(st, unpack(st, Z), xp=np, with_saturation=True)
-        r = sw * (y - predicted_mean_geo(st, p, p["_sat"], xp=np))       # (..., time, geo)
-        return np.reshape(r, r.shape[:-2] + (-1,)), p
-
-    def residuals(Z, sigma):
-        data, p = data_residuals(Z)
-        u = unpack(st, Z)
-        prior, _ = prior_residuals(st, u, p, xp=np)
-        prior.pop("sigma_log")                   # sigma_log is handled in closed form
-        prior["lift_tests"] = lift_residuals(st, p, xp=np)
-        # The geo intercepts' log-sd term is left out with the others: with it the joint mode
-        # of a centred hierarchy is degenerate (all intercepts equal, their sd -> 0).
-        return np.concatenate([data / sigma] + [np.reshape(r, Z.shape[:-1] + (-1,)) for r in prior.values()], axis=-1)
-
-    def jacobian(z, sigma, h=1e-4):
-        E = np.zeros((len(free), D))
-        E[np.arange(len(free)), free] = h
-        Z = np.concatenate([z + E, z - E])
-        block = max(1, JACOBIAN_BLOCK_CELLS // max(cells, 1))
-        R = residuals(Z, sigma) if block >= len(Z) else \
-            np.concatenate([residuals(Z[i:i + block], sigma) for i in range(0, len(Z), block)])
-        return ((R[:len(free)] - R[len(free):]) / (2 * h)).T        # (residual, free parameter)
-
-    def profiled_sigma(z):
-        return max(float(np.sqrt(np.sum(data_residuals(z)[0] ** 2) / n)), 1e-6)
-
-    z = pack(st, prior_centre(st)).astype(np.float64)
-    sigma, lam = profiled_sigma(z), 1e-2
-    for _ in range(max_iter):
-        r = residuals(z, sigma)
-        J = jacobian(z, sigma)
-        H, g, F = J.T @ J, J.T @ r, r @ r
-        F_new = None
-        while lam < 1e10:
-            try:
-                step = np.linalg.solve(H + lam * np.diag(np.diag(H) + 1e-9), -g)
-            except np.linalg.LinAlgError:
-                lam *= 5
-                continue
-            trial = z.copy()
-            trial[free] += step
-            r_trial = residuals(trial, sigma)
-            if np.all(np.isfinite(r_trial)) and r_trial @ r_trial < F:
-                z, F_new, lam = trial, r_trial @ r_trial, max(lam / 3, 1e-9)
-                break
-            lam *= 5
-        new_sigma = profiled_sigma(z)
-        done = F_new is None or (F - F_new < 1e-7 * (1 + F) and abs(new_sigma / sigma - 1) < 1e-5)
-        sigma = new_sigma
-        if done:
-            break
-    z[i_sigma] = np.log(sigma)
-    J = jacobian(z, sigma)
-    precision = np.zeros((D, D))
-    precision[np.ix_(free, free)] = J.T @ J
-    precision[i_sigma, i_sigma] = 2 * n + 1 / SIGMA_LOG_SD ** 2
-    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-        try:
-            chol = np.linalg.cholesky(np.linalg.inv(precision))
-        except (np.linalg.LinAlgError, FloatingPointError) as exc:
-            raise FloatingPointError(f"Laplace start failed: {exc}") from None
-    if not (np.all(np.isfinite(z)) and np.all(np.isfinite(chol))):
-        raise FloatingPointError("Laplace start failed: non-finite mode or covariance")
-    return z.astype(np.float32), chol.astype(np.float32)
-
+# ---- start: mode and metric (model/mode.py) ----------------------------------------------------
 
 def sampler_start(statics: ModelStatics) -> tuple[np.ndarray, np.ndarray, str]:
     """`laplace_start`, else the prior centre with prior scales (slower warmup, still valid)."""
@@ -536,8 +435,9 @@ def fit_laplace(spec: ModelSpec, design: Design, *, progress: bool = True) -> Fi
     except (FloatingPointError, np.linalg.LinAlgError, ValueError) as exc:
         if bar is not None:
             bar.close()
-        raise TrainingError(f"the Laplace fit found no usable posterior mode ({exc}); "
-                            f"train with method nuts (without --fast)") from None
+        raise TrainingError(f"the Laplace fit found no usable posterior mode ({exc}). Check what the priors "
+                            f"imply (`mediamix model prior-check NAME`) and the data; NUTS (train without "
+                            f"--fast) does not need a mode") from None
     timings["start_seconds"] = time.perf_counter() - t0
     if bar is not None:
         bar.update(1)

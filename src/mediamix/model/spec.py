@@ -6,6 +6,7 @@ exist, no NaN, ...) happen when the design matrix is built.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import math
@@ -14,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from mediamix.data.messages import amount, is_numpy, show
 from mediamix.errors import SpecError
 
 IMPACTS = ("auto", "positive", "negative")
@@ -29,6 +31,18 @@ PRIOR_NUMBERS = ("share", "confidence", "roi", "roi_sd", "cpa", "cpa_sd")
 LIFT_REQUIRED = ("touchpoint", "start", "end", "incremental", "standard_error")
 
 
+def _plain(value):
+    """NumPy scalars and arrays (from a notebook) as Python numbers and lists, inside any dict,
+    list or tuple, so they validate like typed-in numbers and the spec dumps to YAML."""
+    if is_numpy(value):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
 def _iso(value: Any, where: str) -> str | None:
     if value is None:
         return None
@@ -37,7 +51,7 @@ def _iso(value: Any, where: str) -> str | None:
     try:
         return dt.date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise SpecError(f"{where}: {value!r} is not an ISO date (YYYY-MM-DD)") from None
+        raise SpecError(f"{where}: {show(value)} is not an ISO date (YYYY-MM-DD)") from None
 
 
 def _is_int(v) -> bool:
@@ -53,15 +67,20 @@ def _check_types(obj, ints: tuple = (), numbers: tuple = (), bools: tuple = (), 
     for name in ints:
         v = getattr(obj, name)
         if not _is_int(v):
-            raise SpecError(f"{where}{name}: {v!r} must be a whole number")
+            raise SpecError(f"{where}{name}: {show(v)} must be a whole number{_numpy_hint(v)}")
     for name in numbers:
         v = getattr(obj, name)
         if v is not None and not _is_number(v):
-            raise SpecError(f"{where}{name}: {v!r} must be a number")
+            raise SpecError(f"{where}{name}: {show(v)} must be a number{_numpy_hint(v)}")
     for name in bools:
         v = getattr(obj, name)
         if not isinstance(v, bool):
-            raise SpecError(f"{where}{name}: {v!r} must be true or false")
+            raise SpecError(f"{where}{name}: {show(v)} must be true or false")
+
+
+def _numpy_hint(v) -> str:
+    """Built directly (not from a dict), a spec may hold a NumPy scalar: say how to pass it."""
+    return f" (it is a NumPy {type(v).__name__}; pass int(value) or float(value))" if is_numpy(v) else ""
 
 
 def _as_list(value, where: str, example: str) -> list:
@@ -78,7 +97,7 @@ def _check_components(tp) -> None:
     for role, part in (("adstock", tp.adstock), ("saturation", tp.saturation)):
         where = f"touchpoints[{tp.name}].{role}"
         if not isinstance(part.kind, str):
-            raise SpecError(f"{where}.kind: {part.kind!r} must be text")
+            raise SpecError(f"{where}.kind: {show(part.kind)} must be text")
         try:
             check_knob_overrides(role, part.kind, {k: (m, s) for k, m, s in part.priors}, where)
         except SpecError as exc:
@@ -109,7 +128,7 @@ def _knob_overrides(raw, where: str) -> tuple:
     out = []
     for knob, value in raw.items():
         if not (isinstance(value, (list, tuple)) and len(value) == 2):
-            raise SpecError(f"{where}.priors.{knob}: {value!r} must be [mean, sd], two numbers")
+            raise SpecError(f"{where}.priors.{knob}: {show(value)} must be [mean, sd], two numbers")
         out.append((str(knob), *value))
     return tuple(out)
 
@@ -193,7 +212,7 @@ def _check_prior(p: PriorSpec, conversion_kind: str) -> None:
     for name in PRIOR_NUMBERS:
         v = getattr(p, name)
         if v is not None and not (_is_number(v) and math.isfinite(v)):
-            raise SpecError(f"{where}.{name}: {v!r} must be a number")
+            raise SpecError(f"{where}.{name}: {show(v)} must be a number{_numpy_hint(v)}")
     forms = [f for f, pair in PRIOR_FORMS.items() if any(getattr(p, k) is not None for k in pair)]
     if not forms:
         raise SpecError(f"{where}: give share and confidence (%), or roi and roi_sd (revenue models), "
@@ -234,20 +253,27 @@ _EXAMPLES = {"share": 12, "confidence": 70, "roi": 1.5, "roi_sd": 0.4, "cpa": 25
 def _check_lift_test(lt: LiftTestSpec, i: int, names: list[str]) -> None:
     where = f"lift_tests[{i}]"
     if lt.touchpoint not in names:
-        raise SpecError(f"{where}.touchpoint: {lt.touchpoint!r} is not a touchpoint; touchpoints are {names}")
+        raise SpecError(f"{where}.touchpoint: {show(lt.touchpoint)} is not a touchpoint; touchpoints are {names}")
     start, end = _iso(lt.start, f"{where}.start"), _iso(lt.end, f"{where}.end")
     if start is None or end is None:
         raise SpecError(f"{where}: needs start and end (ISO dates)")
     if start > end:
-        raise SpecError(f"{where}: start {start} is after end {end}")
+        raise SpecError(f"{where}: start {start} is after end {end} (the {lt.touchpoint} test); swap them")
+    test = f"({lt.touchpoint}, {start}..{end})"
     for name in ("incremental", "standard_error"):
         v = getattr(lt, name)
-        if not (_is_number(v) and math.isfinite(v)):
-            raise SpecError(f"{where}.{name}: {v!r} must be a number (in the target's units)")
+        if not _is_number(v):
+            raise SpecError(f"{where}.{name} {test}: {show(v)} must be a number (in the target's units)"
+                            f"{_numpy_hint(v)}")
+        if not math.isfinite(v):
+            raise SpecError(f"{where}.{name} {test}: {show(v)} must be a finite number (in the target's units)")
     if lt.standard_error <= 0:
-        raise SpecError(f"{where}.standard_error: {lt.standard_error:g} must be > 0")
+        raise SpecError(f"{where}.standard_error {test}: {amount(lt.standard_error)} must be > 0: it is the "
+                        f"test's standard error (one standard deviation of the measured incremental, in the "
+                        f"target's units); a test reported with a confidence interval has standard error = "
+                        f"interval width / 3.92 (95%)")
     if not isinstance(lt.source, str):
-        raise SpecError(f"{where}.source: {lt.source!r} must be text, e.g. experiment")
+        raise SpecError(f"{where}.source: {show(lt.source)} must be text, e.g. experiment")
 
 
 @dataclass(frozen=True)
@@ -315,16 +341,16 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
-            raise SpecError(f"name: {self.name!r} must be text, e.g. name: brand-mmm")
+            raise SpecError(f"name: {show(self.name)} must be text, e.g. name: brand-mmm")
         for field_name in ("dataset", "conversion", "conversion_kind", "currency", "description", "trend", "run_frequency"):
             if not isinstance(getattr(self, field_name), str):
-                raise SpecError(f"{field_name}: {getattr(self, field_name)!r} must be text")
+                raise SpecError(f"{field_name}: {show(getattr(self, field_name))} must be text")
         _check_types(self, ints=("lookback_weeks", "holdout_weeks", "seasonality_order"),
                      numbers=("spend_share_confidence", "media_share_prior"), bools=("spend_share",))
         _check_types(self.sampler, ints=("chains", "warmup", "draws", "seed", "max_tree_depth"),
                      numbers=("target_accept",), where="sampler.")
         if not isinstance(self.sampler.method, str) or self.sampler.method not in SAMPLER_METHODS:
-            raise SpecError(f"sampler.method: {self.sampler.method!r} is not one of {SAMPLER_METHODS} (nuts: the full "
+            raise SpecError(f"sampler.method: {show(self.sampler.method)} is not one of {SAMPLER_METHODS} (nuts: the full "
                             f"posterior; laplace: a fast approximation at the mode, for exploration)")
         _check_types(self.thresholds, ints=("max_divergences",),
                      numbers=("max_rhat", "min_ess", "max_holdout_smape_ratio"), where="thresholds.")
@@ -334,13 +360,13 @@ class ModelSpec:
         if not self.name or not str(self.name).strip():
             raise SpecError("name: a model needs a name")
         if any(c in self.name for c in "/\\"):
-            raise SpecError(f"name: {self.name!r} may not contain '/' or '\\'")
+            raise SpecError(f"name: {show(self.name)} may not contain '/' or '\\'")
         if not self.dataset:
             raise SpecError("dataset: name the data set the model reads (see `mediamix data list`)")
         if not self.conversion:
             raise SpecError("conversion: name the conversion column (revenue or a count)")
         if self.conversion_kind not in CONVERSION_KINDS:
-            raise SpecError(f"conversion_kind: {self.conversion_kind!r} is not one of {CONVERSION_KINDS}")
+            raise SpecError(f"conversion_kind: {show(self.conversion_kind)} is not one of {CONVERSION_KINDS}")
         if not self.touchpoints:
             raise SpecError("touchpoints: a model needs at least one marketing touchpoint")
         names = [t.name for t in self.touchpoints]
@@ -357,16 +383,28 @@ class ModelSpec:
                 raise SpecError(f"{where}.lag: {a.lag} must be 0..{self.lookback_weeks - 1} (inside the lookback window)")
             max_lb = self.lookback_weeks if a.max_lookback is None else a.max_lookback
             if not (0 < a.min_lookback <= max_lb):
-                raise SpecError(f"{where}: need 0 < min_lookback ({a.min_lookback}) <= max_lookback ({max_lb})")
+                given = (f"max_lookback ({amount(max_lb)})" if a.max_lookback is not None else
+                         f"the lookback (max_lookback is not set, so lookback_weeks {self.lookback_weeks})")
+                raise SpecError(f"{where}: need 0 < min_lookback ({amount(a.min_lookback)}) <= {given}")
             if a.lag + max_lb > self.lookback_weeks:
-                raise SpecError(f"{where}: lag + max_lookback = {a.lag + max_lb} exceeds lookback_weeks "
-                                f"{self.lookback_weeks}; raise lookback_weeks or shorten the lookback")
+                room = self.lookback_weeks - a.lag
+                if a.max_lookback is None:
+                    raise SpecError(
+                        f"{where}: lag {a.lag} + lookback_weeks {self.lookback_weeks} (max_lookback is not set, so "
+                        f"the touchpoint looks back the whole window) = {a.lag + max_lb} weeks, more than "
+                        f"lookback_weeks {self.lookback_weeks}; set {where}.max_lookback to at most {room}, or raise "
+                        f"lookback_weeks and set max_lookback")
+                needed = math.ceil(a.lag + max_lb)
+                fix = f"raise lookback_weeks to {needed} or " if needed <= 52 else ""
+                raise SpecError(f"{where}: lag + max_lookback = {a.lag} + {amount(max_lb)} = {amount(a.lag + max_lb)} "
+                                f"weeks exceeds lookback_weeks {self.lookback_weeks}; {fix}shorten max_lookback to "
+                                f"{room}")
         factor_cols = [f.column for f in self.factors]
         for f in self.factors:
             if f.impact not in IMPACTS:
-                raise SpecError(f"factors[{f.column}].impact: {f.impact!r} is not one of {IMPACTS}")
+                raise SpecError(f"factors[{f.column}].impact: {show(f.impact)} is not one of {IMPACTS}")
             if f.type not in FACTOR_TYPES:
-                raise SpecError(f"factors[{f.column}].type: {f.type!r} is not one of {FACTOR_TYPES}")
+                raise SpecError(f"factors[{f.column}].type: {show(f.type)} is not one of {FACTOR_TYPES}")
         if len(set(factor_cols)) != len(factor_cols):
             raise SpecError(f"factors: a column is listed twice in {factor_cols}")
         for p in self.priors:
@@ -388,20 +426,20 @@ class ModelSpec:
         if self.seasonality_order < 0 or self.seasonality_order > 10:
             raise SpecError(f"seasonality_order: {self.seasonality_order} must be 0-10")
         if self.trend not in ("linear", "spline", "none"):
-            raise SpecError(f"trend: {self.trend!r} must be 'linear', 'spline' (a smooth time-varying baseline) or 'none'")
+            raise SpecError(f"trend: {show(self.trend)} must be 'linear', 'spline' (a smooth time-varying baseline) or 'none'")
         _check_types(self, numbers=("trend_knot_weeks", "effect_knot_weeks"))
         for knots in ("trend_knot_weeks", "effect_knot_weeks"):
             if not 4 <= getattr(self, knots) < float("inf"):
                 raise SpecError(f"{knots}: {getattr(self, knots)} must be at least 4 weeks between knots")
         for tp in self.touchpoints:
             if not isinstance(tp.time_varying, bool):
-                raise SpecError(f"touchpoints[{tp.name}].time_varying: {tp.time_varying!r} must be true or false")
+                raise SpecError(f"touchpoints[{tp.name}].time_varying: {show(tp.time_varying)} must be true or false")
         if self.geos not in GEO_MODES:
-            raise SpecError(f"geos: {self.geos!r} must be 'national' (the data summed over geos) or 'hierarchical' "
+            raise SpecError(f"geos: {show(self.geos)} must be 'national' (the data summed over geos) or 'hierarchical' "
                             f"(one series per geo, geo effects partially pooled)")
         if self.population is not None:
             if not isinstance(self.population, str) or not self.population.strip():
-                raise SpecError(f"population: {self.population!r} must be a column name, e.g. population: population")
+                raise SpecError(f"population: {show(self.population)} must be a column name, e.g. population: population")
             if self.geos != "hierarchical":
                 raise SpecError(f"population: '{self.population}' scales each geo per capita, which needs "
                                 f"geos: hierarchical; add it or drop population")
@@ -413,7 +451,7 @@ class ModelSpec:
         if not (0.5 <= s.target_accept < 1):
             raise SpecError("sampler.target_accept: must be in [0.5, 1)")
         if self.run_frequency not in RUN_FREQUENCIES:
-            raise SpecError(f"run_frequency: {self.run_frequency!r} is not one of {RUN_FREQUENCIES}")
+            raise SpecError(f"run_frequency: {show(self.run_frequency)} is not one of {RUN_FREQUENCIES}")
         tw = self.training
         if tw.start and tw.end and tw.start >= tw.end:
             raise SpecError(f"training: start {tw.start} must be before end {tw.end}")
@@ -427,7 +465,7 @@ class ModelSpec:
     def from_dict(cls, raw: dict) -> "ModelSpec":
         if not isinstance(raw, dict):
             raise SpecError("a model spec must be a mapping of fields (YAML or JSON object)")
-        raw = dict(raw)
+        raw = _plain(dict(raw))
         allowed = {f.name for f in dataclasses.fields(cls)} | {"data"}
         _check_keys(raw, allowed, "spec")
         if "data" in raw:
@@ -474,7 +512,7 @@ class ModelSpec:
         factors = []
         for f in _as_list(raw.get("factors"), "factors", "[{column: price, impact: negative}]"):
             if not isinstance(f, (str, dict)):
-                raise SpecError(f"factors: each entry is a column name or {{column, type, impact}}, not {f!r}")
+                raise SpecError(f"factors: each entry is a column name or {{column, type, impact}}, not {show(f)}")
             if isinstance(f, str):
                 f = {"column": f}
             _check_keys(f, {"column", "type", "impact"}, f"factors[{f.get('column')}]")
@@ -484,7 +522,7 @@ class ModelSpec:
         for p in _as_list(raw.get("priors"), "priors", "[{touchpoint: tv, share: 12, confidence: 70}]"):
             if not isinstance(p, dict):
                 raise SpecError(f"priors: each entry is {{touchpoint, share, confidence}}, {{touchpoint, roi, roi_sd}} "
-                                f"or {{touchpoint, cpa, cpa_sd}}, not {p!r}")
+                                f"or {{touchpoint, cpa, cpa_sd}}, not {show(p)}")
             where = f"priors[{p.get('touchpoint')}]"
             _check_keys(p, {"touchpoint", "source", *PRIOR_NUMBERS}, where)
             if p.get("touchpoint") is None:
@@ -495,7 +533,7 @@ class ModelSpec:
                     try:
                         given[k] = float(given[k])
                     except (TypeError, ValueError):
-                        raise SpecError(f"{where}.{k}: {p[k]!r}; share, confidence, roi, roi_sd, cpa and cpa_sd "
+                        raise SpecError(f"{where}.{k}: {show(p[k])}; share, confidence, roi, roi_sd, cpa and cpa_sd "
                                         f"must be numbers") from None
             priors.append(PriorSpec(**given))
         raw["priors"] = tuple(priors)
@@ -506,7 +544,7 @@ class ModelSpec:
             where = f"lift_tests[{i}]"
             if not isinstance(lt, dict):
                 raise SpecError(f"{where}: each entry is {{touchpoint, start, end, incremental, standard_error, source}}, "
-                                f"not {lt!r}")
+                                f"not {show(lt)}")
             _check_keys(lt, {*LIFT_REQUIRED, "source"}, where)
             missing = [k for k in LIFT_REQUIRED if lt.get(k) is None]
             if missing:
@@ -524,7 +562,7 @@ class ModelSpec:
                                              end=_iso(tw.get("end"), "training.end"),
                                              last_years=tw.get("last_years"))
         else:
-            raise SpecError(f"training: {tw!r} must be 'auto' or {{start, end}} or {{last_years}}")
+            raise SpecError(f"training: {show(tw)} must be 'auto' or {{start, end}} or {{last_years}}")
         for key, klass in (("sampler", SamplerSpec), ("thresholds", DiagnosticThresholds)):
             if raw.get(key) is not None and not isinstance(raw[key], (dict, klass)):
                 raise SpecError(f"{key}: must be a mapping of {[f.name for f in dataclasses.fields(klass)]}")
@@ -559,7 +597,27 @@ class ModelSpec:
     def replace(self, **changes) -> "ModelSpec":
         return dataclasses.replace(self, **changes)
 
+    def edited(self, changes: dict[str, Any]) -> "ModelSpec":
+        """This spec with fields changed, each named by its path in the spec file:
+        `lookback_weeks`, `sampler.draws`, `touchpoints[3].saturation` (an entry by position) or
+        `touchpoints[search].adstock.lag` (by name; priors by touchpoint, factors by column).
+        Paths are applied in order, then the whole spec is validated again as a new one would be."""
+        from mediamix.model.spec_paths import as_lists, set_path
+        raw = as_lists(copy.deepcopy(self.to_dict()))
+        for path, value in changes.items():
+            set_path(raw, path, value)
+        return ModelSpec.from_dict(raw)
+
     # ---- views --------------------------------------------------------------------------
+    def lookback_reach(self, tp: TouchpointSpec) -> tuple[float, str]:
+        """How far back a touchpoint's carryover reaches (lag + max lookback, in weeks) and, in the
+        spec's own terms, which fields give that number: 'lookback_weeks 20 (+ lag 0)' when the
+        touchpoint leaves max_lookback unset, 'max_lookback 6 (+ lag 2)' when it sets it."""
+        a = tp.adstock
+        if a.max_lookback is None:
+            return a.lag + self.lookback_weeks, f"lookback_weeks {self.lookback_weeks} (+ lag {a.lag})"
+        return a.lag + a.max_lookback, f"max_lookback {amount(a.max_lookback)} (+ lag {a.lag})"
+
     @property
     def channel_names(self) -> list[str]:
         return [t.name for t in self.touchpoints]

@@ -19,6 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from mediamix.data.messages import show
 from mediamix.errors import SpecError
 
 ADSTOCKS: dict[str, "Adstock"] = {}
@@ -102,8 +103,8 @@ def check_knob_overrides(role: str, name: str, overrides: dict, where: str) -> N
                             f"{sorted(comp.knobs)} (each [mean, sd] on the scale the name says)")
         if (not isinstance(value, (list, tuple)) or len(value) != 2
                 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
-            raise SpecError(f"{where}.priors.{knob}: {value!r} must be [mean, sd], two numbers")
+            raise SpecError(f"{where}.priors.{knob}: {show(value)} must be [mean, sd], two numbers")
         if not all(math.isfinite(v) for v in value):
-            raise SpecError(f"{where}.priors.{knob}: {list(value)} must be two finite numbers [mean, sd]")
+            raise SpecError(f"{where}.priors.{knob}: {show(list(value))} must be two finite numbers [mean, sd]")
         if not value[1] > 0:
             raise SpecError(f"{where}.priors.{knob}: sd {value[1]} must be > 0")
