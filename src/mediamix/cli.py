@@ -176,13 +176,12 @@ def model_train(name: str,
                 workspace: Optional[Path] = WorkspaceOpt):
     """Train (or retrain) a model with NUTS (or --fast: a Laplace approximation); sets Success, Training issue (with reasons) or Failed."""
     ws = _ws(workspace)
-    if fast and mta_events is not None:
-        raise MediamixError("--fast cannot be combined with --mta-events yet; train with MTA priors without --fast")
+    method = "laplace" if fast else None
     if mta_events is None:
-        _print_train(ws.train(name, method="laplace" if fast else None))
+        _print_train(ws.train(name, method=method))
         return
     from mediamix.data import read_table
-    out = ws.train_with_mta(name, read_table(mta_events))
+    out = ws.train_with_mta(name, read_table(mta_events), method=method)
     for p in out.priors:
         console.print(f"MTA prior for {p.touchpoint}: {p.share:.2f}% of conversions at {p.confidence:.0f}% confidence")
     _print_train(out.train)

@@ -323,3 +323,22 @@ def test_headline_error_table(transfer_run):
     errors = dict(zip(table["comparison"], table["error"]))
     assert errors["MMM with MTA priors"] < errors["MMM without MTA priors"]
     assert errors["MTA weekly credit, calibrated to the MMM"] < errors["MTA weekly credit, raw"]
+
+
+def test_cli_fast_fit_with_mta_priors(transfer_run, tmp_path):
+    """`model train NAME --fast --mta-events FILE`: the same MTA priors as the NUTS run above,
+    then a Laplace fit; the stored spec keeps method nuts and gains the priors."""
+    from typer.testing import CliRunner
+
+    from mediamix.cli import app
+    ws = transfer_run["ws"]
+    ws.duplicate("mmm-alone", "mmm-mta-fast")
+    events = tmp_path / "events.csv"
+    transfer_run["sim"].events.to_csv(events, index=False)
+    out = CliRunner().invoke(app, ["model", "train", "mmm-mta-fast", "--fast", "--mta-events", str(events),
+                                   "--workspace", str(ws.root)])
+    assert out.exit_code == 0, out.output
+    assert "method laplace (approximate)" in out.output and "MTA prior for" in out.output
+    stored = ws.spec("mmm-mta-fast")
+    assert stored.priors == ws.spec("mmm-mta").priors and {p.source for p in stored.priors} == {"mta"}
+    assert stored.sampler.method == "nuts" and ws.fitted("mmm-mta-fast").spec.sampler.method == "laplace"

@@ -343,7 +343,7 @@ def train_with_mta(workspace, model_name: str, events: pd.DataFrame, *, person: 
                    timestamp: str | None = None, channel: str | None = None, conversion: str | None = None,
                    lookback_weeks: float | None = None, channel_map: dict[str, str] | None = None,
                    tracked: dict[str, float] | None = None, algorithmic: dict | None = None,
-                   model_sd: float = MODEL_SD, progress: bool = False) -> MtaTraining:
+                   model_sd: float = MODEL_SD, progress: bool = False, method: str | None = None) -> MtaTraining:
     """Run MTA on `events`, turn it into priors, put them in the model's spec, train the MMM.
 
     lookback_weeks: the journey window (default the model's lookback_weeks). channel_map: MTA
@@ -351,6 +351,7 @@ def train_with_mta(workspace, model_name: str, events: pd.DataFrame, *, person: 
     tracked: per channel, the fraction of its exposures the events record (default 1).
     algorithmic: options for AlgorithmicAttribution; its lag edges default to the standard ones
     that fit in half the lookback, so the journey tail shows the baseline the effects are measured from.
+    method: "laplace" for a fast approximate fit this run (as `Workspace.train`), None for the spec's.
     """
     spec = workspace.spec(model_name)
     lookback = float(lookback_weeks or spec.lookback_weeks)
@@ -369,7 +370,7 @@ def train_with_mta(workspace, model_name: str, events: pd.DataFrame, *, person: 
     priors = mta_priors(incremental, window.total_conversions, coverage, model_sd=model_sd)
     new_spec = spec_with_mta_priors(spec, priors)
     workspace.edit(model_name, priors=[dataclasses.asdict(p) for p in new_spec.priors])
-    result = workspace.train(model_name, progress=progress)
+    result = workspace.train(model_name, progress=progress, method=method)
     return MtaTraining(result, new_spec, priors, evidence, journeys, mta)
 
 

@@ -11,10 +11,11 @@ iteration, and comes from one of two places:
 * central differences in NumPy (2 x D model evaluations, in blocks of at most
   JACOBIAN_BLOCK_CELLS cells): nothing to compile, the right choice for national models,
   where a whole Jacobian costs milliseconds;
-* JAX forward mode (`jax.linearize`, then the linear map applied to blocks of unit vectors):
+* JAX forward mode (`jax.linearize`, then the linear map applied to blocks of tangents):
   exact, float32, one compile (~1-3 s), and for a large geo model (1,700 parameters over
-  300k time x geo x channel cells) ~50x cheaper than differences, which would cost minutes.
-  Chosen when 2 x D x cells exceeds FORWARD_MODE_CELLS.
+  300k time x geo x channel cells) far cheaper than differences, which would cost minutes:
+  the geos' share deviations are compressed to one tangent per channel and one per geo
+  (`forward_jacobian`). Chosen when 2 x D x cells exceeds FORWARD_MODE_CELLS.
 """
 from __future__ import annotations
 
@@ -92,15 +93,55 @@ def _forward_columns(statics: ModelStatics, z, sigma, tangents, block: int):
     return jnp.reshape(jax.lax.map(jax.vmap(jvp), blocks), (tangents.shape[0], -1))
 
 
-def forward_jacobian(statics: ModelStatics, z, sigma, free):
-    """Exact Jacobian (residual, free parameter) by JAX forward mode, float32."""
-    block = int(max(1, min(len(free), TANGENT_BLOCK_CELLS // max(_media_cells(statics)[1], 1))))
-    n = -(-len(free) // block) * block                   # padded to whole blocks (zero tangents)
-    tangents = np.zeros((n, len(z)), np.float32)
-    tangents[np.arange(len(free)), free] = 1.0
-    cols = _forward_columns(statics, jnp.asarray(z, jnp.float32), jnp.float32(sigma), jnp.asarray(tangents),
+def _forward(statics: ModelStatics, z, sigma, tangents: np.ndarray) -> np.ndarray:
+    """J @ t for the rows t of tangents, in blocks bounded by TANGENT_BLOCK_CELLS: (n, residuals)."""
+    n = len(tangents)
+    block = int(max(1, min(n, TANGENT_BLOCK_CELLS // max(_media_cells(statics)[1], 1))))
+    padded = np.zeros((-(-n // block) * block, tangents.shape[1]), np.float32)   # whole blocks
+    padded[:n] = tangents
+    cols = _forward_columns(statics, jnp.asarray(z, jnp.float32), jnp.float32(sigma), jnp.asarray(padded),
                             block=block)
-    return np.asarray(cols, np.float64)[:len(free)].T
+    return np.asarray(cols, np.float64)[:n]
+
+
+def _unit_rows(columns, width: int, weights=None) -> np.ndarray:
+    rows = np.zeros((len(columns), width), np.float32)
+    rows[np.arange(len(columns)), columns] = 1.0 if weights is None else weights
+    return rows
+
+
+def forward_jacobian(statics: ModelStatics, z, sigma, free) -> np.ndarray:
+    """Exact Jacobian (residual, free parameter) by JAX forward mode, float32.
+
+    With several geos most parameters are the geos' share deviations share_eps (g, c), and
+    eps of geo g moves only geo g's residuals (its data rows, its intercept, its own prior).
+    So one tangent per channel c, e_eps(0, c) + ... + e_eps(G-1, c), gives G columns at once:
+    geo g's rows of the result are the column of eps (g, c). Which rows are geo g's is probed
+    at the same point, by one tangent per geo (random positive weights on its eps, so no row
+    cancels to zero by chance). If a residual moves with two geos (a lift test sums them), the
+    columns are computed one by one instead. G x C columns cost C + G evaluations."""
+    st = statics.to_numpy()
+    D, G, C = len(z), st.n_geos, st.n_channels
+    free = np.asarray(free)
+    eps_size = site_shapes(st).get("share_eps") or 0
+    if G == 1 or eps_size != G * C:
+        return _forward(statics, z, sigma, _unit_rows(free, D)).T
+    first = site_offset(st, "share_eps")
+    eps = first + np.arange(G * C).reshape(G, C)                  # flat index of eps (g, c)
+    plain = free[(free < first) | (free >= first + G * C)]
+    weights = np.random.default_rng(0).uniform(0.5, 1.5, C).astype(np.float32)
+    tangents = np.concatenate([_unit_rows(plain, D)]
+                              + [np.sum(_unit_rows(eps[:, c], D), axis=0, keepdims=True) for c in range(C)]
+                              + [np.sum(_unit_rows(eps[g], D, weights), axis=0, keepdims=True) for g in range(G)])
+    cols = _forward(statics, z, sigma, tangents)
+    by_channel, probes = cols[len(plain):len(plain) + C], cols[len(plain) + C:] != 0
+    if (probes.sum(axis=0) > 1).any():
+        return _forward(statics, z, sigma, _unit_rows(free, D)).T
+    in_geo = probes.astype(np.float64)                                # (geo, residual): geo g's rows
+    J = np.empty((cols.shape[1], D))
+    J[:, plain] = cols[:len(plain)].T
+    J[:, eps.ravel()] = (in_geo[:, None, :] * by_channel[None, :, :]).reshape(G * C, -1).T
+    return J[:, free]
 
 
 def laplace_start(statics: ModelStatics, max_iter: int = 50) -> tuple[np.ndarray, np.ndarray]:
