@@ -100,3 +100,29 @@ def test_hierarchical_on_national_data_names_the_fix(loaded):
     ws.create_model(spec(name="summed", geos="national"))
     _, frame = ws.model_data(ws.spec("summed"))
     assert "geo" not in frame.columns and len(frame) == 80
+
+
+@pytest.mark.slow
+def test_cli_scores_by_geo(trained, tmp_path):
+    from typer.testing import CliRunner
+
+    from mediamix.cli import app
+    ws, sim, _ = trained
+    runner = CliRunner()
+    out = runner.invoke(app, ["model", "score", "geo-mmm", "--by-geo", "--out", str(tmp_path / "s.csv"),
+                              "--workspace", str(ws.root)], terminal_width=200)
+    assert out.exit_code == 0, out.output
+    assert "Contributions by geo" in out.output and all(g in out.output for g in ("geo_01", "geo_02", "geo_03"))
+    geo = pd.read_csv(tmp_path / "s_geo.csv")
+    assert set(geo["geo"]) == {"geo_01", "geo_02", "geo_03"} and len(geo) == len(ws.geo_scores("geo-mmm"))
+    # The actual column per geo is the data's revenue over the training window.
+    fitted = ws.fitted("geo-mmm")
+    window = sim.frame[(sim.frame["date"] >= str(fitted.scaling.train_start))
+                       & (sim.frame["date"] <= str(fitted.scaling.train_end))]
+    actual = geo[geo["component"] == "actual"].groupby("geo")["mean"].sum()
+    assert actual.to_numpy() == pytest.approx(window.groupby("geo")["revenue"].sum().loc[actual.index].to_numpy(),
+                                              rel=1e-9)
+    ws.create_model(ModelSpec.from_dict({**spec().to_dict(), "name": "national", "data": "national-weekly",
+                                         "geos": "national"}))
+    refused = runner.invoke(app, ["model", "score", "national", "--by-geo", "--workspace", str(ws.root)])
+    assert isinstance(refused.exception, MediamixError) and "is national" in str(refused.exception)

@@ -191,16 +191,42 @@ def model_train(name: str,
 def model_score(name: str, date_from: Optional[str] = typer.Option(None, "--from", help="First date (ISO); default training start."),
                 date_to: Optional[str] = typer.Option(None, "--to", help="Last date (ISO); default training end."),
                 out: Optional[Path] = typer.Option(None, help="Also write the scores to this CSV."),
+                by_geo: bool = typer.Option(False, "--by-geo", help="A geo model (geos: hierarchical): also show the contributions per geo; with --out, write them beside it as NAME_geo.csv."),
                 workspace: Optional[Path] = WorkspaceOpt):
     """Score a trained model over a date range: contribution per period and channel with 90% intervals."""
-    scores = _ws(workspace).score(name, date_from, date_to)
+    ws = _ws(workspace)
+    if by_geo and ws.spec(name).geos != "hierarchical":
+        raise MediamixError(f"--by-geo: model '{name}' is national (geos: national), so it has no per-geo scores; "
+                            f"score it without --by-geo")
+    scores = ws.score(name, date_from, date_to)
     _print_scores(scores, out)
+    if by_geo:
+        _print_geo_scores(ws.geo_scores(name), out.with_name(f"{out.stem}_geo{out.suffix}") if out else None)
 
 
 @model_app.command("rescore")
 def model_rescore(name: str, workspace: Optional[Path] = WorkspaceOpt):
     """Score again over the last scored range (e.g. after new data arrived)."""
     _print_scores(_ws(workspace).rescore(name), None)
+
+
+def _print_geo_scores(scores, out):
+    """Per geo, totals over the range: actual, base, factors, media (and its share of actual),
+    and the channel that drove most. The CSV (--out) has every period and component."""
+    import pandas as pd
+
+    total = scores.groupby(["geo", "kind"], sort=False)["mean"].sum().unstack("kind")
+    channels = scores[scores["kind"] == "channel"].groupby(["geo", "component"], sort=False)["mean"].sum()
+    table = pd.DataFrame({
+        "actual": total.get("total"), "base": total.get("base"), "factors": total.get("factor"),
+        "media": total.get("channel")}, index=total.index)
+    table["media %"] = 100 * table["media"] / table["actual"]
+    table["top channel"] = channels.groupby(level="geo").idxmax().map(lambda key: key[1])
+    print_frame(table.reset_index(), title=f"Contributions by geo {scores['date'].min().date()}.."
+                                           f"{scores['date'].max().date()}")
+    if out:
+        scores.to_csv(out, index=False, date_format="%Y-%m-%d")
+        console.print(f"wrote {out}")
 
 
 def _print_scores(scores, out):
