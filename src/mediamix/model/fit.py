@@ -395,19 +395,27 @@ _LOG_DENSITIES: dict = {}
 
 
 def batched_log_density(statics: ModelStatics, Z: np.ndarray) -> np.ndarray:
-    """`log_density` at every row of Z (n, D): one jitted vmap, compiled once per shape and kept
-    for the process (and in the persistent compilation cache)."""
-    Z = jnp.asarray(Z, jnp.float32)
+    """`log_density` at every row of Z (n, D): a jitted vmap over blocks of rows (at most
+    POSTPROCESS_BLOCK_CELLS lag x time x geo x channel cells at once, the last block padded),
+    compiled once per shape and kept for the process (and in the persistent compilation cache)."""
+    n = len(Z)
+    block = int(max(1, min(n, POSTPROCESS_BLOCK_CELLS // max(np.size(statics.arrays["media_stack"]), 1))))
+    padded = np.zeros((-(-n // block) * block, Z.shape[1]), np.float32)
+    padded[:n] = Z
+    padded[n:] = Z[0]                      # padding rows: any valid point
+    blocks = jnp.asarray(padded.reshape(-1, block, Z.shape[1]))
     leaves, treedef = jax.tree.flatten(statics)
     key = (treedef, tuple((np.shape(a), str(a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype))
-                          for a in leaves), Z.shape)
+                          for a in leaves), blocks.shape)
     if key not in _LOG_DENSITIES:
         use_compile_cache()
-        lowered = jax.jit(jax.vmap(log_density, in_axes=(None, 0)),
-                          compiler_options=compiler_options(statics)).lower(statics, Z)
+
+        def over_blocks(statics, blocks):
+            return jax.lax.map(jax.vmap(lambda z: log_density(statics, z)), blocks)
+        lowered = jax.jit(over_blocks, compiler_options=compiler_options(statics)).lower(statics, blocks)
         with _cache_any_compile_time():
             _LOG_DENSITIES[key] = lowered.compile()
-    return np.asarray(_LOG_DENSITIES[key](statics, Z), np.float64)
+    return np.asarray(_LOG_DENSITIES[key](statics, blocks), np.float64).reshape(-1)[:n]
 
 
 def fit_laplace(spec: ModelSpec, design: Design, *, progress: bool = True) -> FitOutput:
