@@ -109,11 +109,14 @@ def test_cli_scores_by_geo(trained, tmp_path):
     from mediamix.cli import app
     ws, sim, _ = trained
     runner = CliRunner()
-    out = runner.invoke(app, ["model", "score", "geo-mmm", "--by-geo", "--out", str(tmp_path / "s.csv"),
-                              "--workspace", str(ws.root)], terminal_width=200)
+    out = runner.invoke(app, ["model", "score", "geo-mmm", "--by-geo", "--out", str(tmp_path / "new" / "s.csv"),
+                              "--workspace", str(ws.root)], terminal_width=200)      # a missing folder is made
     assert out.exit_code == 0, out.output
     assert "Contributions by geo" in out.output and all(g in out.output for g in ("geo_01", "geo_02", "geo_03"))
-    geo = pd.read_csv(tmp_path / "s_geo.csv")
+    geo = pd.read_csv(tmp_path / "new" / "s_geo.csv")
+    assert len(pd.read_csv(tmp_path / "new" / "s.csv")) == len(ws.scores("geo-mmm"))
+    to_folder = runner.invoke(app, ["model", "score", "geo-mmm", "--out", str(tmp_path), "--workspace", str(ws.root)])
+    assert isinstance(to_folder.exception, MediamixError) and "is a folder" in str(to_folder.exception)
     assert set(geo["geo"]) == {"geo_01", "geo_02", "geo_03"} and len(geo) == len(ws.geo_scores("geo-mmm"))
     # The actual column per geo is the data's revenue over the training window.
     fitted = ws.fitted("geo-mmm")
@@ -122,6 +125,14 @@ def test_cli_scores_by_geo(trained, tmp_path):
     actual = geo[geo["component"] == "actual"].groupby("geo")["mean"].sum()
     assert actual.to_numpy() == pytest.approx(window.groupby("geo")["revenue"].sum().loc[actual.index].to_numpy(),
                                               rel=1e-9)
+    # The terminal table's totals: actual is the data's revenue per geo, media the channels' sum.
+    from mediamix.scoring.score import geo_totals
+    totals = geo_totals(ws.geo_scores("geo-mmm"))
+    assert totals["actual"].to_numpy() == pytest.approx(actual.loc[totals.index].to_numpy(), rel=1e-9)
+    channels = geo[geo["kind"] == "channel"].groupby("geo")["mean"].sum()
+    assert totals["media"].to_numpy() == pytest.approx(channels.loc[totals.index].to_numpy(), rel=1e-5)
+    assert totals["media %"].to_numpy() == pytest.approx(100 * (channels / actual).loc[totals.index].to_numpy(),
+                                                         rel=1e-5)
     ws.create_model(ModelSpec.from_dict({**spec().to_dict(), "name": "national", "data": "national-weekly",
                                          "geos": "national"}))
     refused = runner.invoke(app, ["model", "score", "national", "--by-geo", "--workspace", str(ws.root)])

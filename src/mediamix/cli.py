@@ -198,6 +198,8 @@ def model_score(name: str, date_from: Optional[str] = typer.Option(None, "--from
     if by_geo and ws.spec(name).geos != "hierarchical":
         raise MediamixError(f"--by-geo: model '{name}' is national (geos: national), so it has no per-geo scores; "
                             f"score it without --by-geo")
+    if out is not None and out.is_dir():     # before scoring: a refused command stores nothing
+        raise MediamixError(f"--out {out} is a folder; give a file name, e.g. {out / 'scores.csv'}")
     scores = ws.score(name, date_from, date_to)
     _print_scores(scores, out)
     if by_geo:
@@ -210,23 +212,25 @@ def model_rescore(name: str, workspace: Optional[Path] = WorkspaceOpt):
     _print_scores(_ws(workspace).rescore(name), None)
 
 
-def _print_geo_scores(scores, out):
-    """Per geo, totals over the range: actual, base, factors, media (and its share of actual),
-    and the channel that drove most. The CSV (--out) has every period and component."""
-    import pandas as pd
+def _write_csv(frame, out: Path) -> None:
+    """--out FILE: missing folders are created; a folder or an unwritable path is named."""
+    if out.is_dir():
+        raise MediamixError(f"--out {out} is a folder; give a file name, e.g. {out / 'scores.csv'}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(out, index=False, date_format="%Y-%m-%d")
+    except OSError as exc:
+        raise MediamixError(f"--out {out}: cannot write there ({exc.strerror or exc}); choose another path") from None
+    console.print(f"wrote {out}")
 
-    total = scores.groupby(["geo", "kind"], sort=False)["mean"].sum().unstack("kind")
-    channels = scores[scores["kind"] == "channel"].groupby(["geo", "component"], sort=False)["mean"].sum()
-    table = pd.DataFrame({
-        "actual": total.get("total"), "base": total.get("base"), "factors": total.get("factor"),
-        "media": total.get("channel")}, index=total.index)
-    table["media %"] = 100 * table["media"] / table["actual"]
-    table["top channel"] = channels.groupby(level="geo").idxmax().map(lambda key: key[1])
-    print_frame(table.reset_index(), title=f"Contributions by geo {scores['date'].min().date()}.."
-                                           f"{scores['date'].max().date()}")
+
+def _print_geo_scores(scores, out):
+    from mediamix.scoring.score import geo_totals
+
+    print_frame(geo_totals(scores).reset_index(), title=f"Contributions by geo {scores['date'].min().date()}.."
+                                                         f"{scores['date'].max().date()}")
     if out:
-        scores.to_csv(out, index=False, date_format="%Y-%m-%d")
-        console.print(f"wrote {out}")
+        _write_csv(scores, out)
 
 
 def _print_scores(scores, out):
@@ -234,8 +238,7 @@ def _print_scores(scores, out):
               .groupby(["component", "kind"], sort=False)[["mean", "spend"]].sum(min_count=1).reset_index())
     print_frame(totals, title=f"Contributions {scores['date'].min().date()}..{scores['date'].max().date()}")
     if out:
-        scores.to_csv(out, index=False, date_format="%Y-%m-%d")
-        console.print(f"wrote {out}")
+        _write_csv(scores, out)
 
 
 @model_app.command("insights")
@@ -279,8 +282,9 @@ def model_edit(name: str,
                    ..., "--set",
                    help=escape("PATH=VALUE (YAML value); repeat it for several fields. PATH is a field (lookback_weeks=6), "
                                "a field of a section (sampler.draws=500) or of one list entry, by position or name: "
-                               "touchpoints[3].saturation=hill, touchpoints[search].adstock.lag=1 (priors[tv].share=15, "
-                               "factors[price].impact=negative).")),   # escape: [search] is not Rich markup
+                               "touchpoints[3].saturation=logistic, touchpoints[tv].time_varying=true, "
+                               "factors[price].impact=negative (and priors[tv].share=15 once the model has a prior "
+                               "for tv).")),   # escape: [search] is not Rich markup
                workspace: Optional[Path] = WorkspaceOpt):
     """Change spec fields; the model goes back to Awaiting training.
 

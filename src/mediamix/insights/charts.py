@@ -590,7 +590,10 @@ def effectiveness_svg(tables: InsightTables) -> str:
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.2g}\u00d7"))
             ax.set_xlim(dates[0], dates[-1])
             _date_axis(ax)
-            ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=5))
+            # side-by-side panels are narrow: few ISO dates, slanted, so labels never run together
+            ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=4 if ncols > 1 else 6))
+            if ncols > 1:
+                ax.tick_params(axis="x", labelrotation=30)
             if i + ncols >= len(names):
                 ax.set_xlabel("Period start (ISO date)")
             if i % ncols == 0:

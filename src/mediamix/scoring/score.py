@@ -82,3 +82,17 @@ def score_geo_range(fitted: FittedModel, frame: pd.DataFrame, start: str | None 
         parts.append(table.assign(geo=geo))
     out = pd.concat(parts, ignore_index=True)
     return out[["geo"] + [c for c in out.columns if c != "geo"]]
+
+
+def geo_totals(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per geo (the index), totals over a per-geo scores table's range: actual, base, factors,
+    media, media % of actual, and the channel that drove most."""
+    # "total" rows hold both the actual and the predicted series: keep the actual one apart
+    kinds = scores.assign(kind=scores["kind"].where(scores["component"] != "actual", "actual"))
+    total = kinds.groupby(["geo", "kind"], sort=False)["mean"].sum().unstack("kind")
+    channels = scores[scores["kind"] == "channel"].groupby(["geo", "component"], sort=False)["mean"].sum()
+    table = pd.DataFrame({"actual": total.get("actual"), "base": total.get("base"),
+                          "factors": total.get("factor"), "media": total.get("channel")}, index=total.index)
+    table["media %"] = 100 * table["media"] / table["actual"]
+    table["top channel"] = channels.groupby(level="geo").idxmax().map(lambda key: key[1])
+    return table
