@@ -205,7 +205,7 @@ def test_the_help_shows_the_path_syntax():
     out = run("model", "edit", "--help")
     assert out.returncode == 0
     text = " ".join(out.stdout.replace("│", " ").split())
-    assert "touchpoints[3].saturation=hill" in text and "touchpoints[search].adstock.lag=1" in text
+    assert "touchpoints[3].saturation=logistic" in text and "touchpoints[tv].time_varying=true" in text
 
 
 def test_conversion_as_a_mapping_replaces_its_kind_and_currency():

@@ -181,10 +181,14 @@ def model_train(name: str,
         _print_train(ws.train(name, method=method))
         return
     from mediamix.data import read_table
-    out = ws.train_with_mta(name, read_table(mta_events), method=method)
-    for p in out.priors:
-        console.print(f"MTA prior for {p.touchpoint}: {p.share:.2f}% of conversions at {p.confidence:.0f}% confidence")
-    _print_train(out.train)
+    events = read_table(mta_events)
+    from mediamix.attribution.transfer import mta_prior_plan, train_with_mta_plan
+    plan = mta_prior_plan(ws, name, events)
+    for note in plan.notes:
+        console.print(f"[yellow]note:[/yellow] {escape(note)}")
+    for line in plan.prior_lines():
+        console.print(escape(line))
+    _print_train(train_with_mta_plan(ws, name, plan, method=method).train)
 
 
 @model_app.command("score")
@@ -286,7 +290,9 @@ def model_edit(name: str,
                                "factors[price].impact=negative (and priors[tv].share=15 once the model has a prior "
                                "for tv).")),   # escape: [search] is not Rich markup
                workspace: Optional[Path] = WorkspaceOpt):
-    """Change spec fields; the model goes back to Awaiting training.
+    """Change spec fields. An edit that changes the fit sends a trained model back to Awaiting training;
+    description and run_frequency keep its trained posterior and status, and thresholds keep the posterior
+    and judge it again (Success or Training issue).
 
     The edited spec is validated in full first: a refused edit changes nothing.
     """
@@ -304,32 +310,67 @@ def model_edit(name: str,
             changes[key] = yaml.safe_load(value)
         except yaml.YAMLError as exc:
             raise MediamixError(f"--set {key}: {value!r} is not a valid YAML value ({str(exc).splitlines()[0]})") from None
-    _ws(workspace).edit(name, **changes)     # paths such as touchpoints[3].saturation: ModelSpec.edited
-    console.print(f"updated {escape(name)}: {escape(', '.join(changes))}")
+    result = _ws(workspace).edit(name, **changes)     # paths such as touchpoints[3].saturation: ModelSpec.edited
+    console.print(_edit_summary(result, ", ".join(changes)))
+    for r in result.reasons if result.rejudged else ():
+        console.print(f"  [yellow]•[/yellow] {escape(r)}")
+
+
+def _edit_summary(result, fields: str) -> str:
+    """One line: what was updated, and what it means for the trained posterior and the status."""
+    name, head = result.model, f"updated {escape(result.model)}: {escape(fields)}"
+    if not result.changed:
+        return f"{escape(name)}: nothing to update ({escape(fields)} already as given)"
+    if result.refit:
+        if result.previous_status.value == "Awaiting training":
+            return f"{head} (status Awaiting training; train it with: mediamix model train {escape(name)})"
+        why = f" ({escape(result.note)})" if result.note else ""
+        return (f"{head}; the model needs training again{why} (status {result.status.value}): "
+                f"mediamix model train {escape(name)}")
+    if result.rejudged:
+        moved = (f"{result.previous_status.value} -> {result.status.value}"
+                 if result.previous_status != result.status else f"still {result.status.value}")
+        return f"{head}; the trained posterior was judged again under the new thresholds: {moved}"
+    if result.status.value == "Awaiting training":
+        return f"{head} (status Awaiting training)"
+    return f"{head}; the trained posterior and status ({result.status.value}) are kept"
 
 
 @model_app.command("delete")
 def model_delete(name: str, workspace: Optional[Path] = WorkspaceOpt):
-    """Delete a model now, with its runs, scores and artifacts (data sets stay)."""
-    _ws(workspace).delete(name)
-    console.print(f"deleted model {name}")
+    """Delete a model now, with its runs, scores and artifacts (data sets stay); its queued jobs are cancelled."""
+    result = _ws(workspace).delete(name)
+    line = f"deleted model {escape(name)}"
+    if result.cancelled_jobs:
+        ids = ", ".join(f"{j.id} ({j.kind})" for j in result.cancelled_jobs)
+        line += f"; cancelled its queued job{'s' if len(result.cancelled_jobs) > 1 else ''} {ids}"
+    console.print(line)
+    for j in result.running_jobs:
+        console.print(f"[yellow]note:[/yellow] job {j.id} ({j.kind}) was already running on {escape(j.worker or '?')}; "
+                      "it will fail, as the model is gone")
 
 
 # ---- jobs -----------------------------------------------------------------------------------
 @app.command()
 def queue(kind: str = typer.Argument(..., help="train or score"), name: str = typer.Argument(..., help="Model name."),
           workspace: Optional[Path] = WorkspaceOpt):
-    """Queue a train or score job for a worker (see `mediamix worker`; `mediamix jobs` lists the queue)."""
+    """Queue a train or score job for a worker (see `mediamix worker`; `mediamix jobs` lists the queue).
+
+    Refused: a second job of the same kind for a model that has one queued or running, and a score
+    job for a model with nothing to score (queue train first: the score job then runs after it)."""
     from mediamix.jobs import JobQueue
     ws = _ws(workspace)
     ws.registry.get_model(name)
-    job_id = JobQueue(ws.registry).enqueue(kind, name, {})
-    console.print(f"queued {kind} job {job_id} for {name} (`mediamix jobs` lists the queue)")
+    jobs = JobQueue(ws.registry)
+    job_id = jobs.enqueue(kind, name, {})
+    earlier = [j for j in jobs.pending(name) if j.id != job_id]
+    after = (f"; it runs after {', '.join(f'{j.kind} job {j.id}' for j in earlier)}" if earlier else "")
+    console.print(f"queued {kind} job {job_id} for {escape(name)}{after} (`mediamix jobs` lists the queue)")
 
 
-JOB_STATUSES = ("queued", "running", "done", "failed")
-# "finished": a job that ended either way
-STATUS_GROUPS = {**{s: (s,) for s in JOB_STATUSES}, "finished": ("done", "failed")}
+JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+# "finished": a job that ended, whichever way
+STATUS_GROUPS = {**{s: (s,) for s in JOB_STATUSES}, "finished": ("done", "failed", "cancelled")}
 
 
 def _utc(value) -> str:
@@ -342,16 +383,25 @@ def _utc(value) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@app.command("jobs")
-def jobs_list(limit: int = typer.Option(20, "--limit", "-n", min=1, help="Show at most this many jobs, newest first."),
+jobs_app = typer.Typer(help="List the job queue, newest first: id, kind, model, status, result (the status of the run "
+                            "a finished job left: Success, Training issue or Failed), created/started/finished times "
+                            "(UTC), and the error of failed jobs (the reason of cancelled ones). "
+                            "`mediamix jobs cancel ID` cancels a queued job.", invoke_without_command=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.callback()
+def jobs_list(ctx: typer.Context,
+              limit: int = typer.Option(20, "--limit", "-n", min=1, help="Show at most this many jobs, newest first."),
               status: Optional[list[str]] = typer.Option(
                   None, "--status", "-s",
-                  help="Only jobs in this status: queued, running, done, failed, or finished (done or failed). "
-                       "Repeat it, or separate with commas, for several."),
+                  help="Only jobs in this status: queued, running, done, failed, cancelled, or finished (done, failed "
+                       "or cancelled). Repeat it, or separate with commas, for several."),
               model: Optional[str] = typer.Option(None, "--model", "-m", help="Only this model's jobs."),
               workspace: Optional[Path] = WorkspaceOpt):
-    """List the job queue, newest first: id, kind, model, status, created/started/finished times (UTC), and the
-    error of failed jobs."""
+    """The listing itself (the group's help describes it)."""
+    if ctx.invoked_subcommand is not None:
+        return
     import pandas as pd
 
     from mediamix.jobs import JobQueue
@@ -378,19 +428,46 @@ def jobs_list(limit: int = typer.Option(20, "--limit", "-n", min=1, help="Show a
             whose = f" for model {model}" if model else ""
             console.print(f"No {which} jobs{whose}.")
         return
-    failed = any(j.state.value == "failed" for j in shown)
+    explained = ("failed", "cancelled")
+    with_error = any(j.state.value in explained for j in shown)
     rows = []
     for j in shown:
-        row = {"ID": j.id, "Kind": j.kind, "Model": j.model_name, "Status": j.state.value,
+        row = {"ID": j.id, "Kind": j.kind, "Model": j.model_name, "Status": j.state.value, "Result": j.result or "",
                "Created (UTC)": _utc(j.enqueued_at), "Started (UTC)": _utc(j.started_at),
                "Finished (UTC)": _utc(j.finished_at)}
-        if failed:
-            row["Error"] = (j.error or "") if j.state.value == "failed" else ""
+        if with_error:
+            row["Error"] = (j.error or "") if j.state.value in explained else ""
         rows.append(row)
     title = "Jobs, newest first" + (f" ({', '.join(states)})" if states else "") + (f", model {model}" if model else "")
     print_frame(pd.DataFrame(rows), title=title, max_rows=limit)
     if more:
         console.print(f"showing the newest {limit}; `--limit N` shows more")
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(job_id: int = typer.Argument(..., help="The job's ID (`mediamix jobs` lists them)."),
+                workspace: Optional[Path] = WorkspaceOpt):
+    """Cancel a queued job: it never runs, and stays in the list as cancelled. A running or finished job cannot be cancelled."""
+    from mediamix.jobs import JobQueue
+    job = JobQueue(_ws(workspace).registry).cancel(job_id)
+    console.print(f"cancelled job {job.id} ({job.kind} {escape(job.model_name)})")
+
+
+def _job_line(job) -> str:
+    """One line per ended job: `job 7 (train world): done, Training issue` or `...: failed: <error>`."""
+    head = f"job {job.id} ({job.kind} {escape(job.model_name)}): {job.state.value}"
+    if job.state.value == "failed":
+        return f"{head}: {escape(job.error or 'no error message')}"
+    return f"{head}, {job.result}" if job.result else head
+
+
+class _ReportedElsewhere:
+    """A logging filter: drop the worker's own records about an ended job, which the command
+    prints itself (one line per job), so a failure is not shown twice."""
+
+    def filter(self, record) -> bool:
+        from mediamix.jobs.worker import JOB_ID_ATTRIBUTE
+        return not hasattr(record, JOB_ID_ATTRIBUTE)
 
 
 @app.command()
@@ -402,27 +479,39 @@ def worker(once: bool = typer.Option(False, "--once", help="Run one batch of que
            ray_address: Optional[str] = typer.Option(None, help="Ray cluster to join (ray://head:10001 or auto); "
                                                                 "default: start Ray on this machine."),
            workspace: Optional[Path] = WorkspaceOpt):
-    """Run queued train/score jobs, each in its own process (or Ray task), until interrupted."""
+    """Run queued train/score jobs, each in its own process (or Ray task), until interrupted.
+    Prints one line per job as it ends: done with its result (Success, Training issue), or failed with its error."""
+    import logging
+    import math
     import os
 
     from mediamix.job_handlers import HANDLERS
     from mediamix.jobs import JobQueue, Worker
+    if not (poll > 0 and math.isfinite(poll)):     # -1, 0, nan, inf (--jobs has min=1 already)
+        raise typer.BadParameter(f"{poll:g} seconds: the worker waits --poll seconds between looks at the queue, so "
+                                 f"it must be a number above 0, e.g. --poll 5 (the default) or --poll 0.5",
+                                 param_hint="--poll")
     if executor not in ("local", "ray"):
         raise typer.BadParameter(f"{executor!r} is not local or ray", param_hint="--executor")
     ws = _ws(workspace)
     os.environ["MEDIAMIX_HOME"] = str(ws.root.resolve())
+    # The worker's other warnings (database unavailable, retrying) still reach stderr; its records
+    # about ended jobs do not, since each ended job is printed below.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.addFilter(_ReportedElsewhere())
+    jobs_log = logging.getLogger("mediamix.jobs")
+    jobs_log.addHandler(handler)
     runner = None
-    if executor == "ray":
-        from mediamix.jobs.ray_executor import RayExecutor
-        runner = RayExecutor(ray_address)
-    w = Worker(JobQueue(ws.registry), HANDLERS, executor=runner)
     try:
+        if executor == "ray":
+            from mediamix.jobs.ray_executor import RayExecutor
+            runner = RayExecutor(ray_address)
+        w = Worker(JobQueue(ws.registry), HANDLERS, executor=runner,
+                   on_end=lambda job: console.print(_job_line(job)))
         if once:
-            ended = w.run_batch(jobs)
-            if not ended:
+            if not w.run_batch(jobs):
                 console.print("no queued job")
-            for job in ended:
-                console.print(f"job {job.id} ({job.kind} {job.model_name}): {job.state.value}")
             return
         console.print(f"worker polling every {poll:g}s, {jobs} job{'s' if jobs > 1 else ''} at a time "
                       f"({executor}); Ctrl-C stops it")
@@ -431,6 +520,7 @@ def worker(once: bool = typer.Option(False, "--once", help="Run one batch of que
         except KeyboardInterrupt:
             console.print("worker stopped")
     finally:
+        jobs_log.removeHandler(handler)
         if runner is not None:
             runner.shutdown()
 

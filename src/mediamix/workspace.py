@@ -44,6 +44,32 @@ class TrainResult:
     posterior: Path
 
 
+@dataclass
+class EditResult:
+    """What `Workspace.edit` did. `refit`: the fit changed, so the model needs training again
+    (status Awaiting training if it had been trained). `rejudged`: the thresholds changed and the
+    trained posterior was judged again under them (the status may have moved between Success and
+    Training issue). `note`: why an edit that would have kept the posterior did not."""
+    model: str
+    spec: ModelSpec
+    changed: bool
+    refit: bool
+    previous_status: Status
+    status: Status
+    reasons: list[str]
+    rejudged: bool = False
+    note: str | None = None
+
+
+@dataclass
+class DeleteResult:
+    """What `Workspace.delete` did beyond deleting the model: the queued jobs it cancelled, and
+    the jobs still running (they fail when they next touch the model)."""
+    model: str
+    cancelled_jobs: list
+    running_jobs: list
+
+
 class Workspace:
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -144,17 +170,33 @@ class Workspace:
 
     _national = model_data      # the older name, kept for callers
 
-    def check_spec(self, spec: ModelSpec) -> list[str]:
-        """Validate the spec against its data set; returns warnings, raises on problems."""
-        data, _ = self.model_data(spec)
+    def check_spec(self, spec: ModelSpec, *, training_checks: bool = True) -> list[str]:
+        """Validate the spec against its data set; returns warnings, raises on problems.
+
+        Runs for create_model and edit before anything is stored (and for train and info). With
+        training_checks (the default) it also builds the design training would build and checks
+        what training checks: the training-window rules, the holdout, spline knots, the lift
+        tests against the data (calibration.check_lift_tests) and the sampler settings. Scoring a
+        fitted model needs none of those: pass training_checks=False there."""
+        from mediamix.model.spec import check_fit_settings
+        data, frame = self.model_data(spec)
         if spec.population is not None and spec.population not in data.numeric_columns:
             raise SpecError(f"population: '{spec.population}' is not a numeric column of data set '{spec.dataset}'; "
                             f"numeric columns are {data.numeric_columns}")
-        return list(data.notices) + check_model_columns(
+        warnings = list(data.notices) + check_model_columns(
             data, target=spec.conversion, spend_columns=[t.spend for t in spec.touchpoints],
             volume_columns=[t.volume for t in spec.touchpoints if t.volume],
             factor_columns=[f.column for f in spec.factors],
             start=spec.training.start, end=spec.training.end)
+        if not training_checks:
+            return warnings
+        from mediamix.model.calibration import check_lift_tests
+        from mediamix.model.design import build_design, check_design
+        check_fit_settings(spec)
+        # The columns are known good here; the design is what train builds first (a few arrays).
+        design = build_design(frame, spec, periods_per_year=data.cadence.periods_per_year,
+                              period_days=PERIOD_DAYS[data.cadence.unit])
+        return warnings + check_design(spec, design) + check_lift_tests(spec, design)
 
     def create_model(self, spec: ModelSpec | dict | str | Path) -> list[str]:
         """Register a model (status Awaiting training). Returns data warnings."""
@@ -167,21 +209,43 @@ class Workspace:
     def spec(self, name: str) -> ModelSpec:
         return ModelSpec.from_yaml(self.registry.get_model(name).spec_yaml)
 
-    def edit(self, name: str, **changes) -> ModelSpec:
-        """Change spec fields (e.g. description, lookback_weeks); a trained model goes back to Awaiting training.
+    def edit(self, name: str, **changes) -> "EditResult":
+        """Change spec fields (e.g. description, lookback_weeks); returns what the edit did.
 
         A field may be named by its path: `sampler={"draws": 500}` replaces the section,
         `**{"sampler.draws": 500}` one field of it, `**{"touchpoints[3].saturation": "hill"}` or
         `**{"touchpoints[search].saturation": "hill"}` one touchpoint's (by position or name).
         The edited spec is validated in full, and against its data, before anything is stored:
-        a refused edit leaves the model, its spec and its status as they were."""
-        spec = self.spec(name).edited(changes)
+        a refused edit leaves the model, its spec and its status as they were.
+
+        An edit that changes the fit (data, touchpoints, priors, windows, sampler, ...) sends a
+        trained model back to Awaiting training. One that does not keeps the trained posterior
+        and the status: description and run_frequency say nothing about the fit; thresholds only
+        judge it, so the stored posterior is judged again under the new thresholds (the same
+        diagnostics training computes) and the status follows: Success <-> Training issue."""
+        before = self.spec(name)
+        spec = before.edited(changes)
         if spec.name != name:
             raise SpecError("name: use `mediamix model duplicate` to copy a model under a new name")
         self.check_spec(spec)
-        self.registry.update_model(name, spec_yaml=spec.to_yaml(), description=spec.description,
-                                   conversion=spec.conversion, run_frequency=spec.run_frequency)
-        return spec
+        previous = self.registry.get_model(name)
+        refit = _changes_fit(before, spec)
+        verdict, note = None, None
+        if not refit and spec.thresholds != before.thresholds:
+            trained = self.registry.trained_run(name)
+            if trained is not None:
+                try:
+                    verdict = _rejudge(trained, spec)
+                except Exception as exc:  # noqa: BLE001  (posterior gone or unreadable: train again)
+                    refit = True
+                    note = (f"its posterior could not be judged again under the new thresholds "
+                            f"({exc if isinstance(exc, MediamixError) else type(exc).__name__ + ': ' + str(exc)})")
+        rec = self.registry.update_model(name, spec_yaml=spec.to_yaml(), description=spec.description,
+                                         conversion=spec.conversion, run_frequency=spec.run_frequency,
+                                         same_fit=not refit, verdict=verdict)
+        return EditResult(model=name, spec=spec, changed=spec != before, refit=refit,
+                          previous_status=previous.status, status=rec.status, reasons=list(rec.status_reasons),
+                          rejudged=verdict is not None, note=note)
 
     def models(self) -> pd.DataFrame:
         return self.registry.models_table()
@@ -207,16 +271,25 @@ class Workspace:
         self.registry.duplicate(name, new_name)
         self.registry.update_model(new_name, spec_yaml=spec.to_yaml())
 
-    def delete(self, name: str) -> None:
-        """Remove the model, its runs, scores and artifacts; nothing else."""
-        rec = self.registry.get_model(name)
-        dirs = self.registry.delete_model(name)
+    def delete(self, name: str) -> "DeleteResult":
+        """Remove the model, its runs, scores and artifacts; nothing else. Its queued jobs are
+        cancelled in the same transaction (they would only fail later); a job already running
+        cannot be stopped from here and is reported, so the caller can say it will fail."""
+        from mediamix.jobs import JobQueue, JobState
+
+        queue = JobQueue(self.registry)
+        with self.registry.transaction() as session:
+            rec = self.registry.get_model(name, session=session, lock=True)
+            cancelled = queue.cancel_queued(name, reason=f"model '{name}' was deleted", session=session)
+            running = [j for j in queue.pending(name, session=session) if j.state is JobState.RUNNING]
+            dirs = self.registry.delete_model(name, session=session)
         for table in (_scores_table(rec.id), _geo_scores_table(rec.id)):
             if self.store.table_exists(table):
                 self.store.delete_table(table)
         for d in dirs:
             shutil.rmtree(d, ignore_errors=True)
         shutil.rmtree(self.artifacts / "models" / str(rec.id), ignore_errors=True)
+        return DeleteResult(model=name, cancelled_jobs=cancelled, running_jobs=running)
 
     def prior_check(self, name: str, draws: int = 1000) -> pd.DataFrame:
         """What the model's priors imply (share of conversions, ROAS or CPA) before training."""
@@ -287,7 +360,8 @@ class Workspace:
         rec = self.registry.get_model(name)
         fitted = self.fitted(name)
         # Check the request and the data before opening a run: a bad request changes nothing stored.
-        self.check_spec(fitted.spec)
+        # (Not the training checks: a posterior trained under older rules still scores.)
+        self.check_spec(fitted.spec, training_checks=False)
         _, frame = self.model_data(fitted.spec)
         start, end = _check_range(frame, start, end)
         run_id = self.registry.start_run(name, "score", {"from": start, "to": end})
@@ -371,6 +445,38 @@ class Workspace:
         frame = calibrate_model_scores(self, name, mta_weekly, channel_map)
         self.store.put_table(f"mta_calibrated_model_{rec.id}", frame)
         return frame
+
+
+# ModelSpec fields that say nothing about what is fitted; thresholds only judge the fit.
+_NOT_FITTED = ("description", "run_frequency", "thresholds")
+
+
+def _changes_fit(before: ModelSpec, after: ModelSpec) -> bool:
+    """Whether `after` fits differently from `before`: any field other than _NOT_FITTED differs
+    (a field added to ModelSpec later counts as fitted until it is listed here)."""
+    return before.replace(**{f: getattr(after, f) for f in _NOT_FITTED}) != after
+
+
+def _rejudge(run, spec: ModelSpec):
+    """The verdict training would have reached on `run`'s posterior under `spec.thresholds`:
+    the same diagnostics on the stored draws, with the data notices training put first."""
+    from mediamix.model.diagnostics import diagnose
+    from mediamix.model.posterior import load_fitted
+    from mediamix.registry import TrainVerdict
+
+    stored = run.diagnostics or {}
+    if not run.artifact_dir or "in_sample" not in stored:
+        raise MediamixError(f"run {run.id} has no stored posterior and fit metrics to judge")
+    fitted = load_fitted(Path(run.artifact_dir) / "posterior.nc")
+    diag = diagnose(fitted.idata, spec.thresholds, in_sample=stored["in_sample"], holdout=stored.get("holdout"),
+                    max_tree_depth=spec.sampler.max_tree_depth, method=stored.get("method", "nuts"))
+    # Training stores notices = the design's notices + the diagnostics' own, and puts the design's
+    # first in the reasons of a Training issue (model/train.py); do the same.
+    design_notices = [n for n in stored.get("notices") or [] if n not in diag.notices]
+    reasons = design_notices + list(diag.reasons) if diag.reasons else []
+    status = Status.TRAINING_ISSUE if reasons else Status.SUCCESS
+    return TrainVerdict(run.id, status, reasons, {"status": status.value, "reasons": reasons,
+                                                  "worst_rhat": diag.worst_rhat, "worst_ess": diag.worst_ess})
 
 
 def _check_range(frame: pd.DataFrame, start, end) -> tuple[str | None, str | None]:

@@ -342,3 +342,195 @@ def test_cli_fast_fit_with_mta_priors(transfer_run, tmp_path):
     stored = ws.spec("mmm-mta-fast")
     assert stored.priors == ws.spec("mmm-mta").priors and {p.source for p in stored.priors} == {"mta"}
     assert stored.sampler.method == "nuts" and ws.fitted("mmm-mta-fast").spec.sampler.method == "laplace"
+
+
+# ---- MTA priors for count and revenue models, partial coverage, names, reading events ------------
+
+MTA_WEEKS = 40  # lookback 4 needs 32 training weeks
+
+
+@pytest.fixture(scope="module")
+def priors_world(tmp_path_factory):
+    """A 40-week people world with a value on every conversion row (lognormal, seeded) and weekly
+    data holding conversions, revenue = the week's event values summed, and revenue50 = 50 x
+    conversions; count, revenue and revenue50 models over it (no holdout)."""
+    from mediamix.workspace import Workspace
+
+    sim = simulate_people(PeopleSimulationSpec(weeks=MTA_WEEKS, people=5_000, seed=4))
+    rng = np.random.default_rng(7)
+    conv = sim.events["is_conversion"].to_numpy()
+    events = sim.events.assign(value=np.where(conv, np.round(rng.lognormal(3.5, 0.6, len(conv)), 2), np.nan))
+    week = (events["timestamp"] - pd.Timestamp(sim.spec.start)).dt.days // 7
+    revenue = events.loc[conv, "value"].groupby(week[conv]).sum().reindex(range(MTA_WEEKS), fill_value=0.0)
+    weekly = sim.weekly.assign(revenue=revenue.to_numpy(), revenue50=50.0 * sim.weekly["conversions"])
+    assert revenue.sum() == pytest.approx(events["value"].sum())  # every conversion falls in a data week
+    root = tmp_path_factory.mktemp("priors")
+    weekly.to_csv(root / "weekly.csv", index=False)
+    ws = Workspace.init(root / "ws")
+    ws.load_data(root / "weekly.csv", "w")
+    base = {"data": "w", "touchpoints": [{"name": c, "spend": f"{c}_spend"} for c in sim.channels],
+            "lookback_weeks": 4, "holdout_weeks": 0, "sampler": {"chains": 1, "warmup": 100, "draws": 100}}
+    for name, column, kind in (("count", "conversions", "count"), ("rev", "revenue", "revenue"),
+                               ("rev50", "revenue50", "revenue")):
+        ws.create_model(ModelSpec.from_dict({"name": name, "conversion": {"column": column, "kind": kind}, **base}))
+    return {"sim": sim, "events": events, "weekly": weekly, "ws": ws, "root": root}
+
+
+def covered_weeks(weekly, events, lookback_weeks=4):
+    """Data weeks (Mondays) from one lookback after the first event whose whole week ends by the last event."""
+    dates = pd.to_datetime(weekly["date"])
+    first, last = events["timestamp"].min(), events["timestamp"].max()
+    return pd.DatetimeIndex(dates[(dates >= first + pd.Timedelta(weeks=lookback_weeks))
+                                  & (dates + pd.Timedelta(days=7) <= last)])
+
+
+def test_revenue_model_priors_use_incremental_revenue(priors_world):
+    from mediamix.attribution.transfer import mta_prior_plan
+
+    ws, events, weekly = priors_world["ws"], priors_world["events"], priors_world["weekly"]
+    count = mta_prior_plan(ws, "count", events)
+    # every conversion worth 50 and the target 50 x conversions: the same shares as the count model
+    rev50 = mta_prior_plan(ws, "rev50", events.assign(value=np.where(events["is_conversion"], 50.0, np.nan)))
+    assert rev50.unit == "revenue" and count.unit == "conversions"
+    for a, b in zip(count.priors, rev50.priors):
+        assert (a.touchpoint, a.share, a.confidence) == (b.touchpoint, pytest.approx(b.share, rel=1e-9),
+                                                        pytest.approx(b.confidence, rel=1e-9))
+    # varying values: share = sum over covered-week conversions of (incremental credit x that
+    # conversion's value) / (coverage x the window's revenue), coverage = spend share of those weeks
+    plan = mta_prior_plan(ws, "rev", events)
+    weeks = covered_weeks(weekly, events)
+    touches = plan.attribution.touch_credits()
+    value = plan.journeys.journey_frame()["value"].to_numpy()[touches["journey"]]
+    in_covered = pd.to_datetime(touches["conversion_time"]).dt.to_period("W-SUN").dt.start_time.isin(weeks)
+    dates = pd.to_datetime(weekly["date"])
+    by = {p.touchpoint: p for p in plan.priors}
+    assert set(by) == set(priors_world["sim"].online_channels)
+    for ch, p in by.items():
+        inc_value = float((touches["incremental"] * value)[in_covered & (touches["channel"] == ch)].sum())
+        spend = weekly[f"{ch}_spend"]
+        coverage = spend[dates.isin(weeks)].sum() / spend.sum()
+        assert p.share == pytest.approx(100 * inc_value / (coverage * weekly["revenue"].sum()), rel=1e-4)
+        assert p.share > 0.2  # not the 0.1 % floor that counts / revenue gave
+    assert not plan.evidence["floored"].any() and set(plan.evidence["unit"]) == {"revenue"}
+
+
+def test_revenue_model_without_event_values_is_refused(priors_world):
+    from mediamix.attribution.transfer import mta_prior_plan
+    from mediamix.errors import MediamixError
+
+    with pytest.raises(MediamixError) as err:
+        mta_prior_plan(priors_world["ws"], "rev", priors_world["sim"].events)
+    text = str(err.value)
+    assert "revenue model" in text and "only conversion counts" in text
+    assert "'value' column" in text and "count model" in text
+    assert priors_world["ws"].spec("rev").priors == ()  # nothing stored
+
+
+def test_partial_coverage_is_noted_and_scaled_by_spend(priors_world):
+    from mediamix.attribution.transfer import mta_prior_plan
+
+    ws, weekly = priors_world["ws"], priors_world["weekly"]
+    events = priors_world["events"]
+    late = events[events["timestamp"] >= pd.Timestamp("2022-05-23")]  # weeks 20..39 of 0..39
+    plan = mta_prior_plan(ws, "count", late)
+    weeks = covered_weeks(weekly, late)
+    assert list(plan.covered) == list(weeks)
+    # the first event falls just after Monday 2022-05-23 00:00, so 4 weeks later 2022-06-20 has begun:
+    # weeks 25 (2022-06-27) .. 38 (2022-09-26); week 39 ends 2022-10-10, after the last event
+    assert late["timestamp"].min() > pd.Timestamp("2022-05-23") and late["timestamp"].max() < pd.Timestamp("2022-10-10")
+    assert (weeks[0], weeks[-1], len(weeks)) == (pd.Timestamp("2022-06-27"), pd.Timestamp("2022-09-26"), 14)
+    note = next(n for n in plan.notes if "the events cover" in n)
+    assert f"cover 14 of the model's {MTA_WEEKS} fitting weeks: 2022-06-27..2022-09-26 of 2022-01-03..2022-10-03" in note
+    assert "scaled up to the whole window" in note
+    dates = pd.to_datetime(weekly["date"])
+    total = weekly["conversions"].sum()
+    touches = plan.attribution.touch_credits()
+    in_covered = pd.to_datetime(touches["conversion_time"]).dt.to_period("W-SUN").dt.start_time.isin(weeks)
+    for r in plan.evidence.itertuples(index=False):
+        spend = weekly[f"{r.channel}_spend"]
+        coverage = spend[dates.isin(weeks)].sum() / spend.sum()
+        assert r.coverage == pytest.approx(coverage) and 0.2 < coverage < 0.6
+        inc = touches.loc[in_covered & (touches["channel"] == r.channel), "incremental"].sum()
+        assert r.share == pytest.approx(100 * inc / (coverage * total))
+        assert f"{r.channel} {100 * coverage:.0f}%" in note
+        # the unseen weeks widen the prior: (1 - coverage) in the logit sd
+        rel = r.sd / max(r.incremental_conversions, 0.5 * r.sd, 0.001 * coverage * total)
+        assert r.logit_sd == pytest.approx(np.sqrt((rel / (1 - r.share / 100)) ** 2 + 0.25 ** 2 + (1 - coverage) ** 2))
+
+
+def test_channel_names_match_ignoring_case_with_a_note(priors_world):
+    from mediamix.attribution.transfer import mta_prior_plan
+
+    ws, events = priors_world["ws"], priors_world["events"]
+    plain = mta_prior_plan(ws, "count", events)
+    renamed = events.assign(channel=events["channel"].replace({"search": "Search", "email": " EMAIL ",
+                                                               "display": "affiliate"}))
+    plan = mta_prior_plan(ws, "count", renamed)
+    assert plan.channel_names == {"EMAIL": "email", "Search": "search", "social": "social"}
+    assert any("ignoring case" in n and "'Search' -> search" in n for n in plan.notes)
+    assert any("['affiliate']" in n and "no prior" in n for n in plan.notes)
+    same = {p.touchpoint: p for p in plain.priors}
+    assert {p.touchpoint for p in plan.priors} == {"search", "email", "social"}
+    assert plan.spec.prior_for("display") is None
+    for p in plan.priors:  # same events, same channel names once matched: the same prior
+        assert p.share == pytest.approx(same[p.touchpoint].share, rel=1e-6)
+
+
+def test_unmatched_names_and_columns_say_what_a_cli_user_can_do(priors_world):
+    from mediamix.attribution.transfer import mta_prior_plan
+
+    ws, events = priors_world["ws"], priors_world["events"]
+    with pytest.raises(DataError) as err:
+        mta_prior_plan(ws, "count", events.assign(
+            channel=events["channel"].where(events["is_conversion"], "x_" + events["channel"].astype(str))))
+    assert "even ignoring case" in str(err.value) and "rename the channel values in the events" in str(err.value)
+    with pytest.raises(DataError) as err:
+        mta_prior_plan(ws, "count", events.rename(columns={"person_id": "uid"}))
+    text = str(err.value)
+    assert "no person id column" in text and "--person COLUMN" in text and "rename the column in the file" in text
+
+
+def test_event_csv_with_empty_conversion_channels_reads_without_warnings(tmp_path):
+    import warnings
+
+    from mediamix.data import read_table
+
+    n = 140_000  # pandas guesses types in chunks of about 2**17 rows: one chunk is all empty channels
+    lines = ["person_id,timestamp,channel,is_conversion", "1,2024-01-01 00:00:00,search,0",
+             *["1,2024-01-02 00:00:00,,1"] * n, "2,2024-01-03 00:00:00,email,0"]
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = read_table(path)
+    assert len(table) == n + 2
+    assert table["channel"].iloc[[0, -1]].tolist() == ["search", "email"]
+    assert table["channel"].iloc[1:-1].isna().all()
+
+
+def test_cli_keeps_a_user_prior_and_says_so(priors_world):
+    """`model train rev --fast --mta-events FILE` on a revenue model with a user prior on search:
+    the notes come first, search keeps the user's prior (MTA's estimate shown beside it)."""
+    from typer.testing import CliRunner
+
+    from mediamix.attribution.transfer import mta_prior_plan
+    from mediamix.cli import app
+    ws, events = priors_world["ws"], priors_world["events"]
+    ws.duplicate("rev", "rev-user")
+    ws.edit("rev-user", priors=[{"touchpoint": "search", "share": 5.0, "confidence": 50.0, "source": "experiment"}])
+    expected = {p.touchpoint: p for p in mta_prior_plan(ws, "rev-user", events).priors}
+    path = priors_world["root"] / "events.csv"
+    events.to_csv(path, index=False)  # conversion rows have an empty channel
+    out = CliRunner().invoke(app, ["model", "train", "rev-user", "--fast", "--mta-events", str(path),
+                                   "--workspace", str(ws.root)])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())  # Rich wraps long lines
+    search = expected["search"]
+    assert (f"prior for search: kept yours (5% at 50% confidence, source experiment); MTA estimate "
+            f"{search.share:.2f}% of revenue at {search.confidence:.0f}% confidence, for information only") in text
+    assert "MTA prior for search" not in text
+    email = expected["email"]
+    assert f"MTA prior for email: {email.share:.2f}% of revenue at {email.confidence:.0f}% confidence" in text
+    assert "note: the events cover" in text and text.index("note:") < text.index("prior for search")
+    stored = ws.spec("rev-user")
+    assert stored.prior_for("search").source == "experiment" and stored.prior_for("email").source == "mta"

@@ -11,8 +11,11 @@ N_JOBS = 60
 
 
 def test_two_processes_never_claim_the_same_job(queue, registry, db_url):
-    make_model(registry)
-    ids = [queue.enqueue("score", "brand", {"n": i}) for i in range(N_JOBS)]
+    # One job per model: a model's second job would wait until its first has finished.
+    ids = []
+    for i in range(N_JOBS):
+        make_model(registry, f"brand-{i}")
+        ids.append(queue.enqueue("train", f"brand-{i}", {"n": i}))
     registry.close()  # the children open their own connections
 
     context = multiprocessing.get_context("spawn")

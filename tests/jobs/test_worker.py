@@ -13,7 +13,7 @@ from mediamix.jobs import (
 )
 from mediamix.registry import Registry, Status
 from tests.jobs import job_functions
-from tests.jobs.helpers import make_model
+from tests.jobs.helpers import make_model, make_trained_model
 
 
 def inline_worker(queue, handlers):
@@ -25,7 +25,7 @@ def test_run_once_on_an_empty_queue(queue):
 
 
 def test_a_job_runs_with_its_model_and_params(queue, registry):
-    make_model(registry)
+    make_trained_model(registry)
     job_id = queue.enqueue("score", "brand", {"from": "2026-01-05"})
     calls = []
     job = inline_worker(queue, {"score": lambda name, params: calls.append((name, params))}).run_once()
@@ -87,8 +87,10 @@ def test_a_handler_that_raises_mid_run_does_not_leave_the_model_in_progress(queu
 
 
 def test_run_forever_until_stopped(queue, registry):
-    make_model(registry)
-    ids = [queue.enqueue("score", "brand", {"i": i}) for i in range(3)]
+    ids = []
+    for i in range(3):
+        make_trained_model(registry, f"brand-{i}")
+        ids.append(queue.enqueue("score", f"brand-{i}", {"i": i}))
     seen = []
     worker = inline_worker(queue, {"score": lambda name, params: seen.append(params["i"])})
     stop = threading.Event()

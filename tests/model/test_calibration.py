@@ -212,13 +212,14 @@ def test_the_observed_total_is_the_limit_either_way():
         assert lift_arrays(spec, design)["obs"][0] == pytest.approx(value / 250.0)
 
 
-@pytest.mark.parametrize("incremental, shown", [(5 * 800.0, "4,000"), (800.5, "800.5"), (-1000.0, "-1,000")])
+@pytest.mark.parametrize("incremental, shown", [(5 * 800.0, "incremental 4,000"), (800.5, "incremental 800.5"),
+                                                (-1000.0, "a decrease of 1,000 (incremental -1,000)")])
 def test_an_incremental_above_the_observed_total_is_refused(incremental, shown):
     spec, design = tiny_design([lift("b", "2024-01-15", "2024-01-15"), lift("a", "2024-01-22", "2024-02-05", incremental, 50.0)])
     with pytest.raises(DataError) as err:
         lift_arrays(spec, design)
     assert str(err.value) == (
-        f"lift_tests[1] (a, 2024-01-22..2024-02-05): incremental {shown} is more than all the 'y' observed in its "
+        f"lift_tests[1] (a, 2024-01-22..2024-02-05): {shown} is more than all the 'y' observed in its "
         f"3 periods (2024-01-22..2024-02-05), 800 in total; a channel cannot cause more than everything observed. "
         f"Check the value, its units (USD, summed over the test's periods) and the dates")
 
@@ -232,3 +233,40 @@ def test_a_count_model_names_conversions_as_the_unit():
     with pytest.raises(DataError, match=r"incremental 41 is more than all the 'y' observed in its 1 period "
                                         r"\(2024-03-04\.\.2024-03-04\), 40 in total.*its units \(conversions,"):
         lift_arrays(spec, build_design(frame, spec))
+
+
+# ---- lift tests reaching past the data, and inside the holdout --------------------------------------
+
+def test_a_test_running_past_the_last_week_is_refused_not_scored_over_part_of_itself():
+    # tiny_design's data ends with the week starting 2024-03-18 (training ends there too).
+    weeks = pd.date_range("2024-03-04", "2024-04-08", freq="7D")      # 03-04 .. 04-08: 6 Monday weeks
+    past = int((weeks > pd.Timestamp("2024-03-18")).sum())
+    spec, design = tiny_design([lift("a", "2024-03-04", "2024-04-08")])
+    with pytest.raises(DataError) as err:
+        lift_arrays(spec, design)
+    assert str(err.value).startswith(
+        f"lift_tests[0] (a, 2024-03-04..2024-04-08): {past} of its {len(weeks)} periods fall outside the training "
+        f"window 2024-01-15..2024-03-18 ({past} after the data ends on 2024-03-18): it would be scored over only the "
+        f"{len(weeks) - past} inside.")
+    # Ending on the last week's Sunday adds no week past the data: accepted, over its 3 weeks.
+    spec, design = tiny_design([lift("a", "2024-03-04", "2024-03-24")])
+    assert lift_arrays(spec, design)["window"][0].nonzero()[0].tolist() == [9, 10, 11]
+
+
+def test_check_lift_tests_warns_of_a_test_in_the_holdout_only():
+    from mediamix.model.calibration import check_lift_tests
+    dates = pd.date_range("2024-01-01", periods=40, freq="7D")
+    frame = pd.DataFrame({"date": dates, "y": np.full(40, 250.0), "a_spend": np.arange(1.0, 41.0), "b_spend": 5.0})
+    spec = ModelSpec.from_dict({"name": "m", "data": "d", "conversion": "y", "touchpoints": ["a", "b"],
+                                "lookback_weeks": 2, "holdout_weeks": 6, "seasonality_order": 0,
+                                "lift_tests": [lift("a", str(dates[10].date()), str(dates[12].date())),
+                                               lift("b", str(dates[33].date()), str(dates[35].date()))]})
+    design = build_design(frame, spec)
+    assert design.in_holdout.nonzero()[0].tolist() == list(range(34, 40))     # the last 6 weeks
+    warnings = check_lift_tests(spec, design)
+    # Only the second test; 2 of its 3 weeks (rows 34, 35) are held out; 4 weeks follow it (rows 36-39).
+    assert len(warnings) == 1 and warnings[0].startswith(
+        f"lift_tests[1] (b, {dates[33].date()}..{dates[35].date()}): 2 of its 3 periods lie in the holdout "
+        f"({dates[34].date()}..{dates[39].date()}, the last holdout_weeks 6 of the training window)")
+    assert "holdout_weeks: 4 or less ends the holdout after the test" in warnings[0]
+    assert not check_lift_tests(spec.replace(holdout_weeks=4), build_design(frame, spec.replace(holdout_weeks=4)))

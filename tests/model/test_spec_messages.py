@@ -156,3 +156,64 @@ def test_numpy_scalars_in_a_spec_built_directly_are_named_with_the_fix():
                   lift_tests=(LiftTestSpec("tv", "2024-03-04", "2024-03-31", np.float32(5.0), 1.0),))
     assert "incremental (tv, 2024-03-04..2024-03-31): 5.0 must be a number" in str(err.value)
     assert "NumPy float32" in str(err.value) and "np." not in str(err.value)
+
+
+# ---- sampler values, empty values and misspelt field names ----------------------------------------
+
+@pytest.mark.parametrize("field", ["chains", "warmup", "draws"])
+def test_a_sampler_count_below_one_is_named(field):
+    with pytest.raises(SpecError) as err:
+        spec(sampler={field: -5})
+    assert str(err.value) == f"sampler.{field}: -5 must be >= 1"
+
+
+@pytest.mark.parametrize("path, kind", [("sampler.draws", "a whole number"), ("lookback_weeks", "a whole number"),
+                                        ("sampler.target_accept", "a number"), ("spend_share", "true or false"),
+                                        ("thresholds.max_rhat", "a number")])
+def test_an_empty_value_says_no_value_given(path, kind):
+    # `model edit m --set sampler.draws=` reads the empty value as YAML: None.
+    with pytest.raises(SpecError) as err:
+        spec().edited({path: None})
+    assert str(err.value) == f"{path}: no value given; give {kind}, or leave the field out for its default"
+    assert "None" not in str(err.value)
+
+
+def test_optional_numbers_may_stay_empty():
+    s = spec(touchpoints=[{"name": "tv", "spend": "tv", "adstock": {"max_lookback": None}}, "search"],
+             training={"last_years": None})
+    assert s.touchpoints[0].adstock.max_lookback is None and s.training.is_auto
+
+
+def test_holdout_weeks_below_zero_names_its_value():
+    with pytest.raises(SpecError, match=r"^holdout_weeks: -2 must be >= 0 \(0 disables the holdout\)$"):
+        spec(holdout_weeks=-2)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"touchpoints[tv].saturaton": "hill"}, ("touchpoints[tv]: unknown field(s) ['saturaton'] (did you mean "
+                                             "'saturation'?); allowed: [")),
+    ({"lookback_week": 6}, "spec: unknown field(s) ['lookback_week'] (did you mean 'lookback_weeks'?); allowed: ["),
+    ({"sampler.drows": 5, "sampler.chans": 2}, ("sampler: unknown field(s) ['chans', 'drows'] (did you mean 'chains' "
+                                                "for 'chans', 'draws' for 'drows'?)")),
+    ({"colour": "blue"}, "spec: unknown field(s) ['colour']; allowed: ["),       # nothing close: no guess
+])
+def test_unknown_fields_get_a_close_match(changes, message):
+    with pytest.raises(SpecError) as err:
+        spec().edited(changes)
+    assert str(err.value).startswith(message)
+
+
+def test_laplace_needs_chains_times_draws_of_a_hundred():
+    from mediamix.model.spec import LAPLACE_MIN_DRAWS, check_fit_settings
+    assert LAPLACE_MIN_DRAWS == 100
+    for chains, draws in ((2, 3), (1, 1), (2, 49), (3, 33)):
+        s = spec(sampler={"method": "laplace", "chains": chains, "draws": draws})      # a stored spec still reads
+        with pytest.raises(SpecError) as err:
+            check_fit_settings(s)
+        assert str(err.value).startswith(
+            f"sampler.draws: a Laplace fit (sampler.method: laplace, or train --fast) takes chains x draws = {chains} "
+            f"x {draws} = {chains * draws} independent draws, and needs at least 100")
+        assert f"Set sampler.draws to at least {-(-100 // chains)} (with chains {chains})" in str(err.value)
+    for chains, draws in ((2, 50), (1, 100), (3, 34)):
+        check_fit_settings(spec(sampler={"method": "laplace", "chains": chains, "draws": draws}))
+    check_fit_settings(spec(sampler={"chains": 1, "draws": 3}))        # NUTS: judged by its own diagnostics

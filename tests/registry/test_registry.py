@@ -358,7 +358,13 @@ def test_a_train_run_from_start_to_finish(registry, clock, tmp_path):
 def test_one_run_at_a_time(registry):
     make(registry)
     registry.start_run("brand", "train", {})
-    with pytest.raises(MediamixError, match="from 'In progress' to 'In progress'.*already in progress"):
+    # In words, not as a status transition: which run is going on, and when it can run again.
+    with pytest.raises(MediamixError, match=r"model 'brand' is already being trained \(run \d+, started "
+                                            r"\d{4}-\d\d-\d\d \d\d:\d\d UTC\); it can be scored once that run "
+                                            r"has finished") as info:
+        registry.start_run("brand", "score", {})
+    assert "'In progress' to" not in str(info.value)
+    with pytest.raises(MediamixError, match="already being trained .* it can be trained once that run has finished"):
         registry.start_run("brand", "train", {})
     assert len(registry.runs("brand")) == 1
 
@@ -552,3 +558,135 @@ def test_every_action_is_audited_with_actor_and_time(registry, clock):
     assert {e.actor for e in events} == {"tester", "alice"}
     assert events[-2].detail == {"path": "/tmp/r.html"}
     assert all(e.at == clock.current for e in events)
+
+
+# ----- edits that keep the fit, and re-judging a posterior --------------------------------------
+# SPEC_DESCRIBED differs from SPEC only in a field that does not change the fit; the caller (the
+# Workspace, which can read specs) says so with same_fit=True.
+SPEC_DESCRIBED = SPEC + "description: Simulated world\n"
+
+
+def test_a_same_fit_spec_edit_keeps_the_version_the_posterior_and_the_status(registry):
+    run_id = trained(registry, status=Status.TRAINING_ISSUE, reasons=["min bulk ESS 120 < 400"])
+    record = registry.update_model("brand", spec_yaml=SPEC_DESCRIBED, description="Simulated world", same_fit=True)
+    assert record.spec_yaml == SPEC_DESCRIBED and record.description == "Simulated world"
+    assert record.spec_version == 1
+    assert record.status is Status.TRAINING_ISSUE and record.status_reasons == ("min bulk ESS 120 < 400",)
+    assert registry.trained_run("brand").id == run_id
+    assert registry.check_scorable("brand").id == run_id
+    registry.start_run("brand", "score", {})      # scoring is not refused as "edited after its last training"
+    assert registry.audit_events("brand", action="model.updated")[-1].detail == {
+        "changed": ["description", "spec_yaml"], "status_reset_from": None,
+    }
+
+
+def test_without_same_fit_the_same_spec_edit_needs_training_again(registry):
+    trained(registry)
+    record = registry.update_model("brand", spec_yaml=SPEC_DESCRIBED)
+    assert record.spec_version == 2 and record.status is Status.AWAITING_TRAINING
+    with pytest.raises(MediamixError, match=r"edited after its last training \(spec version 1 -> 2\)"):
+        registry.check_scorable("brand")
+
+
+def test_same_fit_does_not_cover_a_new_conversion(registry):
+    trained(registry)
+    record = registry.update_model("brand", conversion="revenue", same_fit=True)
+    assert record.spec_version == 2 and record.status is Status.AWAITING_TRAINING
+
+
+def test_a_description_edit_is_allowed_while_a_run_is_in_progress(registry):
+    make(registry)
+    registry.start_run("brand", "train", {})
+    record = registry.update_model("brand", spec_yaml=SPEC_DESCRIBED, same_fit=True)
+    assert record.status is Status.IN_PROGRESS and record.spec_version == 1
+
+
+def verdict(run_id, status, reasons=()):
+    from mediamix.registry import TrainVerdict
+    return TrainVerdict(run_id, status, list(reasons), {"status": status.value, "reasons": list(reasons)})
+
+
+def test_a_verdict_rejudges_the_run_and_the_model(registry, clock):
+    run_id = trained(registry, status=Status.TRAINING_ISSUE, reasons=["min bulk ESS 120 < 400"])
+    clock.advance(minutes=3)
+    record = registry.update_model("brand", spec_yaml=SPEC + "thresholds: {min_ess: 100}\n", same_fit=True,
+                                   verdict=verdict(run_id, Status.SUCCESS))
+    assert record.status is Status.SUCCESS and record.status_reasons == () and record.spec_version == 1
+    run = registry.get_run(run_id)
+    assert run.status is Status.SUCCESS and run.reasons == ()
+    assert run.diagnostics == {"max_rhat": 1.0, "status": "Success", "reasons": []}   # merged, not replaced
+    [event] = registry.audit_events("brand", action="run.rejudged")
+    assert event.detail == {"run_id": run_id, "from": "Training issue", "to": "Success",
+                            "reasons_before": ["min bulk ESS 120 < 400"], "reasons": [],
+                            "model_status_from": "Training issue", "model_status": "Success"}
+    # And back: stricter thresholds make it a Training issue, with the reasons given.
+    record = registry.update_model("brand", spec_yaml=SPEC + "thresholds: {min_ess: 4000}\n", same_fit=True,
+                                   verdict=verdict(run_id, Status.TRAINING_ISSUE, ["min bulk ESS 812 < 4000"]))
+    assert record.status is Status.TRAINING_ISSUE and record.status_reasons == ("min bulk ESS 812 < 4000",)
+    assert registry.get_run(run_id).reasons == ("min bulk ESS 812 < 4000",)
+
+
+def test_a_verdict_keeps_the_issues_of_a_later_score_run(registry):
+    run_id = trained(registry)
+    score = registry.start_run("brand", "score", {})
+    registry.finish_run(score, Status.TRAINING_ISSUE, reasons=["3 weeks outside the data"])
+    record = registry.update_model("brand", spec_yaml=SPEC_DESCRIBED, same_fit=True,
+                                   verdict=verdict(run_id, Status.TRAINING_ISSUE, ["max R-hat 1.02 > 1.01"]))
+    assert record.status_reasons == ("max R-hat 1.02 > 1.01", "3 weeks outside the data")
+
+
+def test_a_verdict_leaves_a_failed_model_failed_but_rejudges_its_posterior(registry):
+    run_id = trained(registry, status=Status.TRAINING_ISSUE, reasons=["min bulk ESS 120 < 400"])
+    score = registry.start_run("brand", "score", {})
+    registry.finish_run(score, Status.FAILED, message="data set 'weekly' is missing column tv_spend")
+    record = registry.update_model("brand", spec_yaml=SPEC_DESCRIBED, same_fit=True,
+                                   verdict=verdict(run_id, Status.SUCCESS))
+    assert record.status is Status.FAILED and record.status_message.startswith("data set 'weekly'")
+    assert registry.get_run(run_id).status is Status.SUCCESS
+
+
+def test_a_verdict_is_refused_while_in_progress_for_a_stale_run_or_without_same_fit(registry):
+    run_id = trained(registry)
+    with pytest.raises(ValueError, match="same_fit=True"):
+        registry.update_model("brand", spec_yaml=SPEC_DESCRIBED, verdict=verdict(run_id, Status.SUCCESS))
+    newer = registry.start_run("brand", "train", {})
+    with pytest.raises(MediamixError, match="'In progress'; wait for its run to finish before editing its thresholds"):
+        registry.update_model("brand", spec_yaml=SPEC_DESCRIBED, same_fit=True, verdict=verdict(run_id, Status.SUCCESS))
+    registry.finish_run(newer, Status.SUCCESS, None, None, None)
+    with pytest.raises(MediamixError, match="was trained or edited again while this edit was being prepared"):
+        registry.update_model("brand", spec_yaml=SPEC_DESCRIBED, same_fit=True, verdict=verdict(run_id, Status.SUCCESS))
+    with pytest.raises(MediamixError, match="needs at least one reason"):
+        registry.update_model("brand", spec_yaml=SPEC_DESCRIBED, same_fit=True,
+                              verdict=verdict(newer, Status.TRAINING_ISSUE))
+    assert registry.get_model("brand").spec_yaml == SPEC       # a refused edit stores nothing
+    assert registry.audit_events("brand", action="run.rejudged") == []
+
+
+def test_check_scorable_names_the_fix(registry):
+    make(registry)
+    with pytest.raises(MediamixError, match="has no trained posterior to score; train it first with "
+                                            "`mediamix model train brand`"):
+        registry.check_scorable("brand")
+    run_id = registry.start_run("brand", "train", {})
+    registry.finish_run(run_id, Status.TRAINING_ISSUE, reasons=["min bulk ESS 120 < 400"])
+    assert registry.check_scorable("brand").id == run_id       # a Training issue posterior can be scored
+
+
+def test_latest_run_after_a_given_run(registry):
+    first = trained(registry)
+    assert registry.latest_run("brand", after=first) is None
+    second = registry.start_run("brand", "score", {})
+    assert registry.latest_run("brand", after=first).id == second
+    assert registry.latest_run("brand", "train", after=first) is None
+    assert registry.latest_run("brand", after=0).id == second
+
+
+def test_delete_model_joins_the_callers_transaction(registry):
+    make(registry)
+    with pytest.raises(RuntimeError), registry.transaction() as session:
+        registry.delete_model("brand", session=session)
+        raise RuntimeError("the caller's next step failed")
+    assert registry.has_model("brand")                         # rolled back with the caller's transaction
+    with registry.transaction() as session:
+        registry.delete_model("brand", session=session)
+    assert not registry.has_model("brand")

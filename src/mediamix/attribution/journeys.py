@@ -95,11 +95,11 @@ def build_journeys(events: pd.DataFrame, *, person: str | None = None, timestamp
     if expired not in ("null", "drop"):
         raise DataError(f"expired='{expired}' is not an option; use 'null' (keep old touches as "
                         "non-converting journeys) or 'drop'")
-    person_col = _pick(events, person, PERSON_COLUMNS, "person id")
-    time_col = _pick(events, timestamp, TIME_COLUMNS, "timestamp")
-    channel_col = _pick(events, channel, CHANNEL_COLUMNS, "channel")
-    conv_col = _pick(events, conversion, CONVERSION_COLUMNS, "conversion flag")
-    value_col = _pick(events, value, VALUE_COLUMNS, "value", required=False)
+    person_col = _pick(events, person, PERSON_COLUMNS, "person id", "person")
+    time_col = _pick(events, timestamp, TIME_COLUMNS, "timestamp", "timestamp")
+    channel_col = _pick(events, channel, CHANNEL_COLUMNS, "channel", "channel")
+    conv_col = _pick(events, conversion, CONVERSION_COLUMNS, "conversion flag", "conversion")
+    value_col = _pick(events, value, VALUE_COLUMNS, "value", "value", required=False)
     window = _lookback(lookback)
 
     persons, person_ids = _person_codes(events[person_col], person_col)
@@ -190,8 +190,12 @@ def _sort_order(persons, times, conv):
     return by_time[np.argsort(persons[by_time], kind="stable")]
 
 
-def _pick(frame, given, candidates, role, required=True):
-    return pick_column(frame, given, candidates, role, required, table="event table", hint="pass it explicitly")
+def _pick(frame, given, candidates, role, option, required=True):
+    # `model train --mta-events` has no column options, so renaming the column is the way for every user.
+    hint = (f"pass the column's name: --{option} COLUMN on `mediamix attribution journeys|report`, "
+            f"{option}='<column>' from Python (for `mediamix model train --mta-events`, rename the column in "
+            "the file to one of those)")
+    return pick_column(frame, given, candidates, role, required, table="event table", hint=hint)
 
 
 def _lookback(lookback) -> int:

@@ -73,6 +73,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
             # Only an empty cell is missing: "n/a" or "null" in a spend column must be reported,
             # not silently read as NaN.
             keep_default_na=False, na_values=[""],
+            # One pass over each column: chunked type guessing makes a column mixed (and warns) when,
+            # e.g., a long run of conversion rows leaves an event file's channel empty.
+            low_memory=False,
         )
     except pd.errors.EmptyDataError:
         raise DataError(f"file {quoted(str(path))} is empty; export the data again") from None

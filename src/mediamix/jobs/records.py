@@ -15,9 +15,11 @@ class JobState(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"   # taken out of the queue before it ran (by hand, or its model was deleted)
 
 
 PENDING_STATES = (JobState.QUEUED.value, JobState.RUNNING.value)
+FINISHED_STATES = (JobState.DONE.value, JobState.FAILED.value, JobState.CANCELLED.value)
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,10 @@ class JobRecord:
     enqueued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-    error: str | None
+    error: str | None       # a failed job's error; a cancelled job's reason
     worker: str | None
+    run_id: int | None = None   # the registry run the job opened, once it has ended
+    result: str | None = None   # that run's status: Success, Training issue or Failed
 
     @classmethod
     def from_row(cls, row: JobRow) -> "JobRecord":
@@ -48,4 +52,6 @@ class JobRecord:
             finished_at=row.finished_at,
             error=row.error,
             worker=row.worker,
+            run_id=row.run_id,
+            result=row.result,
         )

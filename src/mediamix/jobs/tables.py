@@ -10,7 +10,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from mediamix.registry.tables import RUN_KINDS
 from mediamix.registry.types import JSONType, UTCDateTime
 
-JOB_STATES = ("queued", "running", "done", "failed")
+JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+# The run statuses a finished job can record as its result (the status of the run it opened).
+JOB_RESULTS = ("Success", "Training issue", "Failed")
 
 
 class JobsBase(DeclarativeBase):
@@ -31,10 +33,14 @@ class JobRow(JobsBase):
     # instead of vanishing, and the job history outlives the model like the audit trail does.
     model_name: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
-    state: Mapped[str] = mapped_column(String(8), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(200))
+    # The registry run the job opened (no foreign key: jobs outlive their model's runs), and that
+    # run's status when the job ended: a "done" train job can still have left a Training issue.
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[str | None] = mapped_column(String(32))

@@ -14,11 +14,17 @@ from mediamix.errors import MediamixError
 from mediamix.jobs.executors import Executor, LocalProcessExecutor, describe_error
 from mediamix.jobs.queue import JobQueue
 from mediamix.jobs.records import JobRecord
-from mediamix.registry import RUN_KINDS
+from mediamix.registry import RUN_KINDS, RunRecord
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str, dict[str, Any]], Any]
+JobReporter = Callable[[JobRecord], None]
+
+# Log records about one job's end carry this attribute (the job id): a caller that reports ended
+# jobs itself (`on_end`, as `mediamix worker` does) can filter them out of its log output, so that
+# each failure is shown once.
+JOB_ID_ATTRIBUTE = "mediamix_job_id"
 
 
 def default_worker_id() -> str:
@@ -32,6 +38,10 @@ class Worker:
     The handler does the work and records its own run in the registry. If it raises, the job is
     failed with the error's message; if it dies without closing the run it opened (a crashed
     process), the worker closes that run as Failed, so the model is not left 'In progress'.
+    Either way the job records the run it opened and that run's status as its result
+    (a "done" train job can have left a 'Training issue').
+
+    `on_end`, if given, is called with each job as it ended (done or failed), once per job.
     """
 
     def __init__(
@@ -41,6 +51,7 @@ class Worker:
         *,
         executor: Executor | None = None,
         worker_id: str | None = None,
+        on_end: JobReporter | None = None,
     ) -> None:
         unknown = sorted(set(handlers) - set(RUN_KINDS))
         if not handlers or unknown:
@@ -49,6 +60,7 @@ class Worker:
         self.handlers = dict(handlers)
         self.executor: Executor = executor if executor is not None else LocalProcessExecutor()
         self.worker_id = worker_id or default_worker_id()
+        self.on_end = on_end
 
     def run_once(self) -> JobRecord | None:
         """Claim and run one job; return it as it ended (done or failed), or None if none is queued."""
@@ -57,7 +69,10 @@ class Worker:
 
     def run_batch(self, slots: int) -> list[JobRecord]:
         """Claim up to `slots` queued jobs, run them at the same time (one executor task each:
-        processes, or Ray tasks across a cluster) and return them as they ended."""
+        processes, or Ray tasks across a cluster) and return them as they ended.
+
+        The queue never hands out two jobs of one model at once (see JobQueue.claim): a second
+        job of a model waits for a later batch, so its runs happen one after the other."""
         jobs = []
         for _ in range(max(1, slots)):
             job = self.queue.claim(self.worker_id, kinds=self.handlers)
@@ -67,33 +82,60 @@ class Worker:
         running = []
         for job in jobs:
             log.info("worker %s runs job %s: %s '%s'", self.worker_id, job.id, job.kind, job.model_name)
+            before = self._last_run_id(job)
             try:
-                running.append((job, self.executor.submit(self.handlers[job.kind], job.model_name, job.params)))
+                future = self.executor.submit(self.handlers[job.kind], job.model_name, job.params)
             except Exception as exc:
-                running.append((job, exc))
+                future = exc
+            running.append((job, before, future))
         ended = []
-        for i, (job, future) in enumerate(running):
+        for i, (job, before, future) in enumerate(running):
             try:
                 if isinstance(future, Exception):
                     raise future
                 future.result()
             except Exception as exc:
-                ended.append(self._fail(job, describe_error(exc)))
+                ended.append(self._report(self._fail(job, describe_error(exc), before)))
                 continue
             except BaseException as exc:  # Ctrl-C or SystemExit: record why for every unfinished job, then stop
-                for unfinished, _ in running[i:]:
-                    self._fail(unfinished, f"the worker was stopped while the job ran ({type(exc).__name__})")
+                for unfinished, earlier, _ in running[i:]:
+                    self._fail(unfinished, f"the worker was stopped while the job ran ({type(exc).__name__})", earlier)
                 raise
-            ended.append(self.queue.complete(job.id))
+            done = self.queue.complete(job.id, self._run_of(job, before))
+            log.info("job %s (%s '%s') done%s", job.id, job.kind, job.model_name,
+                     f": {done.result}" if done.result else "", extra={JOB_ID_ATTRIBUTE: job.id})
+            ended.append(self._report(done))
         return ended
 
-    def _fail(self, job: JobRecord, error: str) -> JobRecord:
-        log.warning("job %s (%s '%s') failed: %s", job.id, job.kind, job.model_name, error)
+    def _report(self, job: JobRecord) -> JobRecord:
+        if self.on_end is not None:
+            self.on_end(job)
+        return job
+
+    def _last_run_id(self, job: JobRecord) -> int | None:
+        """The model's newest run before the job starts: the job's own run is the one after it."""
+        try:
+            run = self.queue.registry.latest_run(job.model_name)
+        except MediamixError:
+            return None  # the model is gone: the job will fail and say so
+        return run.id if run is not None else 0
+
+    def _run_of(self, job: JobRecord, before: int | None) -> RunRecord | None:
+        if before is None:
+            return None
+        try:
+            return self.queue.registry.latest_run(job.model_name, job.kind, after=before)
+        except MediamixError:
+            return None
+
+    def _fail(self, job: JobRecord, error: str, before: int | None = None) -> JobRecord:
+        log.warning("job %s (%s '%s') failed: %s", job.id, job.kind, job.model_name, error,
+                    extra={JOB_ID_ATTRIBUTE: job.id})
         try:
             self.queue.registry.fail_unfinished_runs(job.model_name, error, started_since=job.started_at)
         except MediamixError:
             pass  # the model is gone (deleted, renamed): there is no run to close
-        return self.queue.fail(job.id, error)
+        return self.queue.fail(job.id, error, self._run_of(job, before))
 
     def run_forever(self, poll_seconds: float = 5.0, stop_event: threading.Event | None = None,
                     slots: int = 1) -> int:

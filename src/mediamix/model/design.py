@@ -129,6 +129,113 @@ def periods_for_weeks(weeks: float, periods_per_year: float) -> int:
     return max(1, int(round(weeks * periods_per_year / WEEKS_PER_YEAR)))
 
 
+def min_fit_periods(n_channels: int, n_factor_columns: int) -> int:
+    """The fewest periods the fit may keep once the holdout is set aside: 26, or 4 per channel
+    and factor column (every level dummy of a categorical counted), whichever is more."""
+    return max(26, 4 * (n_channels + n_factor_columns))
+
+
+def weeks_for_periods(n: int, periods_per_year: float) -> int:
+    """The largest whole number of weeks W >= 0 that periods_for_weeks turns into at most n periods."""
+    if n < 1:
+        return 0
+    w = math.floor((n + 0.5) * WEEKS_PER_YEAR / periods_per_year)
+    while w > 0 and periods_for_weeks(w, periods_per_year) > n:
+        w -= 1
+    return w
+
+
+def period_unit(period_days: float) -> str:
+    """'day', 'week' or 'month': what one period of the data is, for messages."""
+    return "day" if period_days < 2 else "week" if period_days < 15 else "month"
+
+
+def periods_beyond(dates: pd.DatetimeIndex, lo: pd.Timestamp, hi: pd.Timestamp,
+                   period_days: float) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """The period starts in [lo, hi] that the data's grid would have before its first date and
+    after its last one, had the data gone on: what a date range reaching past the data covers
+    beyond it. Months follow the calendar (the data's month starts or month ends)."""
+    dates = pd.DatetimeIndex(dates).sort_values()
+    first, last = dates[0], dates[-1]
+    if period_days >= 15:
+        freq = "ME" if dates.is_month_end.all() else "MS"
+        before = pd.date_range(lo, first, freq=freq) if lo < first else pd.DatetimeIndex([])
+        after = pd.date_range(last, hi, freq=freq) if hi > last else pd.DatetimeIndex([])
+        return before[before < first], after[after > last]
+    step = dates[1] - dates[0] if len(dates) > 1 else pd.Timedelta(days=period_days)
+    n_before = int((first - lo) // step) if lo < first else 0
+    n_after = int((hi - last) // step) if hi > last else 0
+    return (pd.DatetimeIndex([first - k * step for k in range(n_before, 0, -1)]),
+            pd.DatetimeIndex([last + k * step for k in range(1, n_after + 1)]))
+
+
+def check_design(spec: ModelSpec, design: Design) -> list[str]:
+    """What training would only note or silently clip, checked when a model is created or edited
+    (Workspace.check_spec) on the design learned from its data: a holdout that leaves too little
+    to fit is refused, and so are spline knots further apart than the training window is long; a
+    training window reaching past the data gives a warning. Returns the warnings."""
+    sc = design.scaling
+    dates = design.dates
+    first, last = dates.min(), dates.max()
+    start, end = pd.Timestamp(sc.train_start), pd.Timestamp(sc.train_end)
+    window = f"{start.date()}..{end.date()}"
+    unit = period_unit(sc.period_days)
+    n_train = int(design.in_training.sum())
+    warnings: list[str] = []
+    # The holdout: the same rule _learn_scaling applies (where it only skips the holdout).
+    if spec.holdout_weeks:
+        holdout = periods_for_weeks(spec.holdout_weeks, sc.periods_per_year)
+        n_columns = len(design.factor_names) + len(sc.factor_levels)   # + each categorical's reference level
+        need = min_fit_periods(len(design.channels), n_columns)
+        if n_train - holdout < need:
+            as_periods = f" ({holdout} {unit}s)" if unit != "week" else ""
+            rule = (f"{need}: 26, or 4 per channel and factor column, 4 x ({len(design.channels)} + {n_columns}) = "
+                    f"{4 * (len(design.channels) + n_columns)}, whichever is more")
+            most = weeks_for_periods(n_train - need, sc.periods_per_year)
+            fix = (f"set holdout_weeks to at most {most}, or 0 for no holdout" if most >= 1 else
+                   "set holdout_weeks: 0 (no holdout)")
+            left = (f"is as long as the whole training window, {n_train} {unit}s ({window})" if holdout >= n_train else
+                    f"leaves {n_train - holdout} of the training window's {n_train} {unit}s ({window}) to fit")
+            raise SpecError(f"holdout_weeks: {spec.holdout_weeks}{as_periods} {left}; the fit needs at least {rule}. "
+                            f"{fix.capitalize()}, or train on more data")
+    # Spline knots: further apart than the window is long, the spline has no knot inside it.
+    span = (end - start).days / 7.0
+    for knots, used, what in (("trend_knot_weeks", spec.trend == "spline", "the spline trend (trend: spline)"),
+                              ("effect_knot_weeks", any(t.time_varying for t in spec.touchpoints),
+                               "time-varying effects (" + ", ".join(f"touchpoints[{t.name}]" for t in spec.touchpoints
+                                                                    if t.time_varying) + ")")):
+        value = getattr(spec, knots)
+        if used and value >= span:
+            raise SpecError(f"{knots}: {amount(value)} weeks between knots is not shorter than the training window, "
+                            f"{amount(round(span, 1))} weeks ({window}), so {what} would have no knot inside it and "
+                            f"could not vary over time as asked; set {knots} below {amount(round(span, 1))} (26 is "
+                            f"the default: about two knots a year)")
+    # A window asked to start before (or end after) the data is clipped to it: say so.
+    tw = spec.training
+    data_span = f"the data runs {first.date()}..{last.date()}"
+    if tw.start or tw.end:
+        lo = pd.Timestamp(tw.start) if tw.start else first
+        hi = pd.Timestamp(tw.end) if tw.end else last
+        before, after = periods_beyond(dates, min(lo, first), max(hi, last), sc.period_days)
+        if tw.start and len(before):
+            warnings.append(f"training.start {tw.start} is before the data's first date {first.date()} ({data_span}); "
+                            f"training starts at {first.date()}, {len(before)} {unit}{'s' if len(before) != 1 else ''} "
+                            f"later than asked. Set training.start to {first.date()} or later, or load the earlier data")
+        if tw.end and len(after):
+            warnings.append(f"training.end {tw.end} is after the data's last date {last.date()} ({data_span}); "
+                            f"training ends at {last.date()}, {len(after)} {unit}{'s' if len(after) != 1 else ''} "
+                            f"earlier than asked. Set training.end to {last.date()} or earlier, or load the later data")
+    if tw.last_years is not None:
+        asked = max(1, round(tw.last_years * sc.periods_per_year))   # as training_window counts
+        if asked > len(dates):
+            have = len(dates) / sc.periods_per_year
+            warnings.append(f"training.last_years {amount(tw.last_years)} asks for {asked} {unit}s, but the data holds "
+                            f"{len(dates)} ({amount(round(have, 2))} years; {data_span}); training uses all of it, from the "
+                            f"data's first date {first.date()}. Set last_years to {amount(round(have, 2))} or less, or "
+                            f"load the earlier data")
+    return warnings
+
+
 def training_window(dates: pd.DatetimeIndex, spec: ModelSpec,
                     periods_per_year: float = WEEKS_PER_YEAR) -> tuple[pd.Timestamp, pd.Timestamp]:
     tw = spec.training
@@ -285,7 +392,8 @@ def _learn_scaling(spec: ModelSpec, dates: pd.DatetimeIndex, geos: list[str], sp
                 f"training window has {train_weeks:.0f} ({start.date()}..{end.date()}); {shorten}or train on more "
                 f"data (a touchpoint's lag + lookback may be at most training weeks / 8)")
     holdout = periods_for_weeks(spec.holdout_weeks, periods_per_year) if spec.holdout_weeks else 0
-    if holdout and n_train - holdout < max(26, 4 * (len(channels) + len(factor_values))):
+    if holdout and n_train - holdout < min_fit_periods(len(channels), len(factor_values)):
+        # (check_design refuses this when a model is created or edited; a stored one still trains)
         notices.append(f"holdout of {spec.holdout_weeks} weeks skipped: only {n_train} training periods")
         holdout = 0
     train_idx = np.flatnonzero(in_training)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import difflib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -63,17 +64,30 @@ def _is_number(v) -> bool:
 
 
 def _check_types(obj, ints: tuple = (), numbers: tuple = (), bools: tuple = (), where: str = "") -> None:
-    """Types first, so later checks never compare a string with a number."""
+    """Types first, so later checks never compare a string with a number. A field left empty
+    (`sampler.draws=` or `draws:` in YAML) is None: said as "no value given", unless None is the
+    field's default (an optional number such as max_lookback)."""
+    optional = {f.name for f in dataclasses.fields(obj) if f.default is None}
+
+    def empty(name: str, kind: str) -> SpecError:
+        return SpecError(f"{where}{name}: no value given; give {kind}, or leave the field out for its default")
+
     for name in ints:
         v = getattr(obj, name)
+        if v is None:
+            raise empty(name, "a whole number")
         if not _is_int(v):
             raise SpecError(f"{where}{name}: {show(v)} must be a whole number{_numpy_hint(v)}")
     for name in numbers:
         v = getattr(obj, name)
+        if v is None and name not in optional:
+            raise empty(name, "a number")
         if v is not None and not _is_number(v):
             raise SpecError(f"{where}{name}: {show(v)} must be a number{_numpy_hint(v)}")
     for name in bools:
         v = getattr(obj, name)
+        if v is None:
+            raise empty(name, "true or false")
         if not isinstance(v, bool):
             raise SpecError(f"{where}{name}: {show(v)} must be true or false")
 
@@ -114,7 +128,16 @@ def _touchpoint_dict(tp) -> dict:
 def _check_keys(raw: dict, allowed: set[str], where: str) -> None:
     unknown = set(raw) - allowed
     if unknown:
-        raise SpecError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        names = sorted(unknown, key=str)
+        guesses = {k: difflib.get_close_matches(str(k), sorted(allowed), n=1, cutoff=0.7) for k in names}
+        guesses = {k: g[0] for k, g in guesses.items() if g}
+        if len(guesses) == 1 and len(names) == 1:
+            hint = f" (did you mean '{next(iter(guesses.values()))}'?)"
+        elif guesses:
+            hint = " (did you mean " + ", ".join(f"'{g}' for '{k}'" for k, g in guesses.items()) + "?)"
+        else:
+            hint = ""
+        raise SpecError(f"{where}: unknown field(s) {names}{hint}; allowed: {sorted(allowed)}")
 
 
 def _knob_overrides(raw, where: str) -> tuple:
@@ -303,6 +326,30 @@ class SamplerSpec:
     method: str = "nuts"                # nuts | laplace (chains x draws independent draws; warmup unused)
 
 
+# A Laplace fit's intervals are percentiles of its chains x draws independent draws: the 90%
+# interval's ends are the 5th and 95th, so 100 draws put 5 in each tail (fewer rest an end on one
+# or two draws), and PSIS fits the Pareto k of its importance ratios to the largest 20 of 100.
+LAPLACE_MIN_DRAWS = 100
+
+
+def check_fit_settings(spec: ModelSpec) -> None:
+    """Sampler settings that are valid but cannot give usable results, refused when a model is
+    created, edited or trained (Workspace.check_spec), not when a stored spec is read, so a model
+    stored before the rule can still be opened and edited. A Laplace fit needs chains x draws >=
+    LAPLACE_MIN_DRAWS."""
+    s = spec.sampler
+    total = s.chains * s.draws
+    if s.method == "laplace" and total < LAPLACE_MIN_DRAWS:
+        need = math.ceil(LAPLACE_MIN_DRAWS / s.chains)
+        raise SpecError(
+            f"sampler.draws: a Laplace fit (sampler.method: laplace, or train --fast) takes chains x draws = "
+            f"{s.chains} x {s.draws} = {total} independent draws, and needs at least {LAPLACE_MIN_DRAWS}: its 90% "
+            f"intervals are the 5th and 95th percentiles of the draws (100 draws leave 5 in each tail; fewer rest "
+            f"an interval's end on one or two draws) and its Pareto k check needs them too. Set sampler.draws to "
+            f"at least {need} (with chains {s.chains}); draws are cheap here, independent and without warm-up "
+            f"(1000 is the default)")
+
+
 @dataclass(frozen=True)
 class DiagnosticThresholds:
     max_rhat: float = 1.01
@@ -444,15 +491,17 @@ class ModelSpec:
                 raise SpecError(f"population: '{self.population}' scales each geo per capita, which needs "
                                 f"geos: hierarchical; add it or drop population")
         if self.holdout_weeks < 0:
-            raise SpecError("holdout_weeks: must be >= 0 (0 disables the holdout)")
+            raise SpecError(f"holdout_weeks: {self.holdout_weeks} must be >= 0 (0 disables the holdout)")
         s = self.sampler
-        if s.chains < 1 or s.warmup < 1 or s.draws < 1:
-            raise SpecError("sampler: chains, warmup and draws must be >= 1")
+        for name in ("chains", "warmup", "draws"):
+            if getattr(s, name) < 1:
+                raise SpecError(f"sampler.{name}: {getattr(s, name)} must be >= 1")
         if not (0.5 <= s.target_accept < 1):
             raise SpecError("sampler.target_accept: must be in [0.5, 1)")
         if self.run_frequency not in RUN_FREQUENCIES:
             raise SpecError(f"run_frequency: {show(self.run_frequency)} is not one of {RUN_FREQUENCIES}")
         tw = self.training
+        _check_types(tw, numbers=("last_years",), where="training.")
         if tw.start and tw.end and tw.start >= tw.end:
             raise SpecError(f"training: start {tw.start} must be before end {tw.end}")
         if tw.last_years is not None and (tw.start or tw.end):

@@ -8,7 +8,7 @@
     registry.models_table()                               # the table `mediamix models` prints
 """
 from mediamix.registry.artifacts import model_artifact_dir, run_artifact_dir
-from mediamix.registry.records import AuditRecord, ModelRecord, PlanRecord, RunRecord
+from mediamix.registry.records import AuditRecord, ModelRecord, PlanRecord, RunRecord, TrainVerdict
 from mediamix.registry.registry import EDITABLE_FIELDS, Registry
 from mediamix.registry.status import ALLOWED_TRANSITIONS, FINISHED, Status, can_transition, check_transition
 from mediamix.registry.table_view import MODELS_TABLE_COLUMNS
@@ -27,6 +27,7 @@ __all__ = [
     "Registry",
     "RunRecord",
     "Status",
+    "TrainVerdict",
     "can_transition",
     "check_transition",
     "model_artifact_dir",

@@ -7,7 +7,8 @@ that a record stays valid after its session is closed.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -133,3 +134,14 @@ class AuditRecord:
             model_name=row.model_name,
             detail=copy.deepcopy(row.detail or {}),
         )
+
+
+@dataclass(frozen=True)
+class TrainVerdict:
+    """A new judgement of a train run's posterior, e.g. after its thresholds were edited: the run
+    keeps its posterior, and takes this status and these reasons (see Registry.update_model)."""
+
+    run_id: int
+    status: Status
+    reasons: Sequence[str] = ()
+    diagnostics: Mapping[str, Any] = field(default_factory=dict)   # keys replaced in the run's diagnostics

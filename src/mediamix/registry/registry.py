@@ -23,7 +23,7 @@ from mediamix.errors import MediamixError, NotFoundError, SpecError
 from mediamix.registry.engine import WRITE_OPTION, database_url, make_engine
 from mediamix.registry.json_values import to_json_value
 from mediamix.registry.names import check_model_name, check_run_frequency, model_not_found
-from mediamix.registry.records import AuditRecord, ModelRecord, PlanRecord, RunRecord
+from mediamix.registry.records import AuditRecord, ModelRecord, PlanRecord, RunRecord, TrainVerdict
 from mediamix.registry.status import Status, check_transition
 from mediamix.registry.table_view import models_frame
 from mediamix.registry.tables import (
@@ -278,13 +278,22 @@ class Registry:
         """Name, Description, Conversion event, Run frequency, Last run, Status: one row per model."""
         return models_frame(self.list_models())
 
-    def update_model(self, name: str, /, **fields: Any) -> ModelRecord:
+    def update_model(
+        self, name: str, /, *, same_fit: bool = False, verdict: TrainVerdict | None = None, **fields: Any
+    ) -> ModelRecord:
         """Edit description, conversion, spec_yaml or run_frequency.
 
         Changing the spec or the conversion of a model that has been trained sets it back to
-        'Awaiting training': its posterior no longer describes the model. Changing the run
-        frequency clears next_run_at so the scheduler works it out again from the last run.
+        'Awaiting training' and raises its spec version: its posterior no longer describes the
+        model. `same_fit=True` says the new spec_yaml differs from the old one only in fields
+        that do not change the fit (description, run frequency, thresholds): the spec version,
+        the trained posterior and the status stay. `verdict` (with `same_fit`) re-judges the
+        current train run, e.g. under edited thresholds: that run and, if its verdict is what the
+        model shows, the model take the new status and reasons. Changing the run frequency
+        clears next_run_at so the scheduler works it out again from the last run.
         """
+        if verdict is not None and not same_fit:
+            raise ValueError("a verdict re-judges the posterior of an unchanged fit: pass same_fit=True with it")
         unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
         if unknown:
             hint = "; to rename a model use `mediamix model rename`" if "name" in unknown else ""
@@ -305,15 +314,25 @@ class Registry:
             row = self._model_row(session, name, lock=True)
             column = {"spec_yaml": "spec"}
             changed = sorted(f for f, v in fields.items() if getattr(row, column.get(f, f)) != v)
-            if not changed:
+            if not changed and verdict is None:
                 return ModelRecord.from_row(row)
             status = Status(row.status)
-            modeling_change = bool(MODELING_FIELDS & set(changed))
+            modeling = set(MODELING_FIELDS) & set(changed)
+            if same_fit:
+                modeling.discard("spec_yaml")  # the caller compared the specs: what is fitted is the same
+            modeling_change = bool(modeling)
             if modeling_change and status is Status.IN_PROGRESS:
                 raise MediamixError(
                     f"model '{name}' is 'In progress'; wait for its run to finish before editing "
-                    f"{' and '.join(sorted(MODELING_FIELDS & set(changed)))}"
+                    f"{' and '.join(sorted(modeling))}"
                 )
+            if verdict is not None and status is Status.IN_PROGRESS:
+                raise MediamixError(
+                    f"model '{name}' is 'In progress'; wait for its run to finish before editing its "
+                    "thresholds (the run would be judged by the old ones)"
+                )
+            if verdict is not None and modeling_change:
+                raise ValueError(f"a verdict cannot come with an edit of {', '.join(sorted(modeling))}")
             for field in changed:
                 setattr(row, column.get(field, field), fields[field])
             if modeling_change:
@@ -331,7 +350,50 @@ class Registry:
                 session, "model.updated", name,
                 {"changed": changed, "status_reset_from": status.value if reset else None}, at=now,
             )
+            if verdict is not None:
+                self._apply_verdict(session, row, verdict, now)
             return ModelRecord.from_row(row)
+
+    def _apply_verdict(self, session: Session, row: ModelRow, verdict: TrainVerdict, now: datetime) -> None:
+        run = self._trained_run_row(session, row)
+        if run is None or run.id != verdict.run_id:
+            raise MediamixError(
+                f"model '{row.name}' was trained or edited again while this edit was being prepared; "
+                "make the edit again"
+            )
+        status = Status.parse(verdict.status)
+        if status not in (Status.SUCCESS, Status.TRAINING_ISSUE):
+            raise MediamixError(f"a posterior is judged 'Success' or 'Training issue', not '{status.value}'")
+        reasons = [str(r) for r in verdict.reasons] if status is Status.TRAINING_ISSUE else []
+        if status is Status.TRAINING_ISSUE and not reasons:
+            raise MediamixError(f"model '{row.name}': 'Training issue' needs at least one reason")
+        before = (run.status, list(run.reasons or []))
+        run.status = status.value
+        run.reasons = reasons
+        if verdict.diagnostics:
+            run.diagnostics = {**(run.diagnostics or {}), **to_json_value(dict(verdict.diagnostics), "diagnostics")}
+        model_before = row.status
+        if row.status in USABLE_TRAIN_STATUSES:
+            # The model shows its training's verdict (plus the issues of a later score run, as
+            # finish_run combines them). Not a run transition, so the state machine is bypassed.
+            later = session.scalars(
+                select(RunRow)
+                .where(RunRow.model_id == row.id, RunRow.id > run.id, RunRow.finished_at.is_not(None))
+                .order_by(RunRow.id.desc()).limit(1)
+            ).first()
+            combined = list(reasons)
+            if later is not None and later.kind == "score" and later.status == Status.TRAINING_ISSUE.value:
+                combined += list(later.reasons or [])
+            row.status = (Status.TRAINING_ISSUE if combined else Status.SUCCESS).value
+            row.status_reasons = combined
+            row.status_message = None
+            row.updated_at = now
+        self._record_audit(
+            session, "run.rejudged", row.name,
+            {"run_id": run.id, "from": before[0], "to": status.value, "reasons_before": before[1],
+             "reasons": reasons, "model_status_from": model_before, "model_status": row.status},
+            at=now,
+        )
 
     def rename(self, name: str, new_name: str) -> ModelRecord:
         """Give a model a new name; its runs, plans and artifacts stay with it."""
@@ -375,28 +437,29 @@ class Registry:
             self._record_audit(session, "model.duplicated", new_name, {"source": name}, at=now)
             return ModelRecord.from_row(row)
 
-    def delete_model(self, name: str) -> list[Path]:
-        """Delete the model with its runs and plans, in one transaction.
+    def delete_model(self, name: str, *, session: Session | None = None) -> list[Path]:
+        """Delete the model with its runs and plans, in one transaction (or the caller's
+        `session`: Workspace.delete cancels the model's queued jobs in the same one).
 
         Returns the runs' artifact folders: files are not the database's to delete, so the
         caller removes them (after this returns, so a failed delete leaves files in place).
         The audit trail keeps its events about the model.
         """
         now = self.now()
-        with self.transaction() as session:
-            row = self._model_row(session, name, lock=True)
-            dirs = session.scalars(
+        with self.transaction(session) as s:
+            row = self._model_row(s, name, lock=True)
+            dirs = s.scalars(
                 select(RunRow.artifact_dir)
                 .where(RunRow.model_id == row.id, RunRow.artifact_dir.is_not(None))
                 .order_by(RunRow.id)
             ).all()
-            n_runs = session.scalar(select(func.count(RunRow.id)).where(RunRow.model_id == row.id))
-            n_plans = session.scalar(select(func.count(PlanRow.id)).where(PlanRow.model_id == row.id))
+            n_runs = s.scalar(select(func.count(RunRow.id)).where(RunRow.model_id == row.id))
+            n_plans = s.scalar(select(func.count(PlanRow.id)).where(PlanRow.model_id == row.id))
             # Runs and plans go by ON DELETE CASCADE, in this same statement.
-            session.execute(delete(ModelRow).where(ModelRow.id == row.id))
+            s.execute(delete(ModelRow).where(ModelRow.id == row.id))
             unique_dirs = list(dict.fromkeys(dirs))
             self._record_audit(
-                session, "model.deleted", name,
+                s, "model.deleted", name,
                 {"model_id": row.id, "runs": n_runs, "plans": n_plans, "artifact_dirs": unique_dirs},
                 at=now,
             )
@@ -445,6 +508,8 @@ class Registry:
         now = self.now()
         with self.transaction() as session:
             row = self._model_row(session, name, lock=True)
+            if row.status == Status.IN_PROGRESS.value:
+                raise self._busy(session, row, kind)
             if kind == "score" and self._trained_run_row(session, row) is None:
                 raise self._nothing_to_score(session, row)
             self._apply_status(row, Status.IN_PROGRESS, (), None, now)
@@ -555,9 +620,11 @@ class Registry:
             return [r.id for r in open_runs]
 
     def _latest_run_row(
-        self, session: Session, model_id: int, kind: str | None, *, usable_only: bool
+        self, session: Session, model_id: int, kind: str | None, *, usable_only: bool, after: int | None = None
     ) -> RunRow | None:
         statement = select(RunRow).where(RunRow.model_id == model_id)
+        if after is not None:
+            statement = statement.where(RunRow.id > after)
         if kind is not None:
             statement = statement.where(RunRow.kind == kind)
         if usable_only:
@@ -578,6 +645,33 @@ class Registry:
             .limit(1)
         )
         return session.scalars(statement).first()
+
+    def _busy(self, session: Session, model: ModelRow, kind: str) -> MediamixError:
+        """Why a second run of a model 'In progress' cannot start, in words rather than statuses."""
+        running = session.scalars(
+            select(RunRow).where(RunRow.model_id == model.id, RunRow.finished_at.is_(None))
+            .order_by(RunRow.id.desc()).limit(1)
+        ).first()
+        verb = {"train": "trained", "score": "scored"}
+        if running is None:
+            what = "is already in progress"
+        else:
+            started = running.started_at.strftime("%Y-%m-%d %H:%M UTC")
+            what = f"is already being {verb.get(running.kind, running.kind)} (run {running.id}, started {started})"
+        return MediamixError(
+            f"model '{model.name}' {what}; it can be {verb.get(kind, kind)} once that run has finished "
+            f"(`mediamix model info {model.name}` shows its runs)"
+        )
+
+    def check_scorable(self, name: str, *, session: Session | None = None) -> RunRecord:
+        """The train run a score run would score; raises the reason when there is none (never
+        trained, training failed, or spec edited since), naming the command that fixes it."""
+        with self.reading(session) as s:
+            row = self._model_row(s, name)
+            run = self._trained_run_row(s, row)
+            if run is None:
+                raise self._nothing_to_score(s, row)
+            return RunRecord.from_row(run, row.name)
 
     def _nothing_to_score(self, session: Session, model: ModelRow) -> MediamixError:
         older = self._latest_run_row(session, model.id, "train", usable_only=True)
@@ -624,15 +718,17 @@ class Registry:
         kind: str | None = None,
         successful_only: bool = False,
         *,
+        after: int | None = None,
         session: Session | None = None,
     ) -> RunRecord | None:
         """The most recent run (of `kind`, if given). `successful_only` keeps runs that left a
-        usable result: finished with 'Success' or 'Training issue' (whose results stay viewable)."""
+        usable result: finished with 'Success' or 'Training issue' (whose results stay viewable).
+        `after`: only runs with a larger id (opened after that run), e.g. the run a job opened."""
         if kind is not None:
             self._check_kind(kind)
         with self.reading(session) as s:
             row = self._model_row(s, name)
-            run = self._latest_run_row(s, row.id, kind, usable_only=successful_only)
+            run = self._latest_run_row(s, row.id, kind, usable_only=successful_only, after=after)
             return RunRecord.from_row(run, row.name) if run is not None else None
 
     # ----- plans ----------------------------------------------------------------------------
