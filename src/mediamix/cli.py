@@ -297,6 +297,8 @@ def model_edit(name: str,
     The edited spec is validated in full first: a refused edit changes nothing.
     """
     import yaml
+
+    from mediamix.model.spec import load_yaml
     changes = {}
     for item in set_:
         if "=" not in item:
@@ -307,7 +309,7 @@ def model_edit(name: str,
             raise MediamixError("--set name: a model keeps its name; use `mediamix model duplicate NAME NEW` "
                                 "to copy it under another")
         try:
-            changes[key] = yaml.safe_load(value)
+            changes[key] = load_yaml(value)
         except yaml.YAMLError as exc:
             raise MediamixError(f"--set {key}: {value!r} is not a valid YAML value ({str(exc).splitlines()[0]})") from None
     result = _ws(workspace).edit(name, **changes)     # paths such as touchpoints[3].saturation: ModelSpec.edited

@@ -217,3 +217,19 @@ def test_laplace_needs_chains_times_draws_of_a_hundred():
     for chains, draws in ((2, 50), (1, 100), (3, 34)):
         check_fit_settings(spec(sampler={"method": "laplace", "chains": chains, "draws": draws}))
     check_fit_settings(spec(sampler={"chains": 1, "draws": 3}))        # NUTS: judged by its own diagnostics
+
+
+@pytest.mark.parametrize("text, field", [
+    ("training: {start: 2024-02-30}", "training.start"),
+    ("training: {start: 2022-01-03, end: 2024-13-01}", "training.end"),
+])
+def test_an_impossible_date_is_named_not_a_yaml_crash(text, field):
+    base = ("name: m\ndata: d\nconversion: revenue\ntouchpoints: [tv]\n")
+    with pytest.raises(SpecError, match=rf"{field}: '20\d\d-\d\d-\d\d' is not an ISO date \(YYYY-MM-DD\)"):
+        ModelSpec.from_yaml(base + text)
+
+
+def test_dates_in_a_spec_file_still_read_as_dates():
+    spec = ModelSpec.from_yaml("name: m\ndata: d\nconversion: revenue\ntouchpoints: [tv]\n"
+                               "training: {start: 2022-01-03, end: 2024-12-30}\n")
+    assert (spec.training.start, spec.training.end) == ("2022-01-03", "2024-12-30")

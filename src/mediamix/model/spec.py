@@ -44,6 +44,21 @@ def _plain(value):
     return value
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """YAML's safe loader, but dates stay text: the spec checks them itself (`_iso`), so an
+    impossible date (2024-02-30) is named as such instead of failing inside the YAML parser."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def load_yaml(text: str):
+    """A spec file or a --set value: YAML, with dates read as text. Raises yaml.YAMLError."""
+    return yaml.load(text, Loader=_TextDatesLoader)
+
+
 def _iso(value: Any, where: str) -> str | None:
     if value is None:
         return None
@@ -626,7 +641,7 @@ class ModelSpec:
     @classmethod
     def from_yaml(cls, text: str) -> "ModelSpec":
         try:
-            raw = yaml.safe_load(text)
+            raw = load_yaml(text)
         except yaml.YAMLError as exc:
             raise SpecError(f"the model spec is not valid YAML: {exc}") from None
         return cls.from_dict(raw)
