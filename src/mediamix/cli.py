@@ -202,9 +202,13 @@ def model_score(name: str, date_from: Optional[str] = typer.Option(None, "--from
     if by_geo and ws.spec(name).geos != "hierarchical":
         raise MediamixError(f"--by-geo: model '{name}' is national (geos: national), so it has no per-geo scores; "
                             f"score it without --by-geo")
-    if out is not None and out.is_dir():     # before scoring: a refused command stores nothing
-        raise MediamixError(f"--out {out} is a folder; give a file name, e.g. {out / 'scores.csv'}")
+    if out is not None:                      # before scoring: a refused command stores nothing
+        _check_csv_target(out)
     scores = ws.score(name, date_from, date_to)
+    status = ws.registry.get_model(name).status.value
+    if status != "Success":
+        err.print(f"[yellow]note:[/yellow] model '{name}' is in status {status}: see `mediamix model info {name}` "
+                  f"before acting on these numbers")
     _print_scores(scores, out)
     if by_geo:
         _print_geo_scores(ws.geo_scores(name), out.with_name(f"{out.stem}_geo{out.suffix}") if out else None)
@@ -216,10 +220,21 @@ def model_rescore(name: str, workspace: Optional[Path] = WorkspaceOpt):
     _print_scores(_ws(workspace).rescore(name), None)
 
 
-def _write_csv(frame, out: Path) -> None:
-    """--out FILE: missing folders are created; a folder or an unwritable path is named."""
+def _check_csv_target(out: Path) -> None:
+    """--out FILE must name a .csv file whose folders are folders (missing ones are created)."""
     if out.is_dir():
         raise MediamixError(f"--out {out} is a folder; give a file name, e.g. {out / 'scores.csv'}")
+    if out.suffix.lower() != ".csv":
+        raise MediamixError(f"--out {out}: scores are written as CSV; name the file .csv (for Excel, "
+                            f"`mediamix model insights` writes an .xlsx workbook)")
+    for parent in out.parents:
+        if parent.exists() and not parent.is_dir():
+            raise MediamixError(f"--out {out}: {parent} is a file, not a folder; choose another path")
+
+
+def _write_csv(frame, out: Path) -> None:
+    """--out FILE: missing folders are created; a folder or an unwritable path is named."""
+    _check_csv_target(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out, index=False, date_format="%Y-%m-%d")

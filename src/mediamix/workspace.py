@@ -13,8 +13,10 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +74,8 @@ class DeleteResult:
 
 class Workspace:
     def __init__(self, root: Path):
-        self.root = Path(root)
+        # Absolute, so the artifact paths the registry records work from any folder (cron, a worker)
+        self.root = Path(root).expanduser().resolve()
         self.store = HarmonizedStore(self.root / "harmonized.duckdb")
         self.registry = Registry(self.root / "registry.db")
         self.artifacts = self.root / "artifacts"
@@ -143,10 +146,14 @@ class Workspace:
             return ModelSpec.from_dict(spec)
         text = str(spec)
         path = Path(text)
-        if "\n" not in text and path.suffix in (".yaml", ".yml", ".json"):
+        if "\n" not in text and (path.suffix in (".yaml", ".yml", ".json") or path.exists()):
+            if path.is_dir():
+                raise SpecError(f"model spec {path} is a folder; give the spec file (YAML), e.g. {path / 'model.yaml'}")
             if not path.exists():
                 raise SpecError(f"model spec file {path} does not exist")
             text = path.read_text()
+            if not text.strip():
+                raise SpecError(f"model spec file {path} is empty; see README for the fields a spec has")
         return ModelSpec.from_yaml(text)
 
     def model_data(self, spec: ModelSpec) -> tuple[SummaryData, pd.DataFrame]:
@@ -235,7 +242,7 @@ class Workspace:
             trained = self.registry.trained_run(name)
             if trained is not None:
                 try:
-                    verdict = _rejudge(trained, spec)
+                    verdict = _rejudge(trained, spec, self.run_dir(trained.artifact_dir or ""))
                 except Exception as exc:  # noqa: BLE001  (posterior gone or unreadable: train again)
                     refit = True
                     note = (f"its posterior could not be judged again under the new thresholds "
@@ -309,6 +316,8 @@ class Workspace:
         spec = self.spec(name)
         if method is not None and method != spec.sampler.method:
             spec = spec.replace(sampler=dataclasses.replace(spec.sampler, method=method))   # validates it
+        from mediamix.model.spec import check_fit_settings
+        check_fit_settings(spec)      # before the run opens: a refused train changes nothing stored
         run_id = self.registry.start_run(name, "train", {"sampler": spec.to_dict()["sampler"]})
         out_dir = run_artifact_dir(self.artifacts, rec.id, run_id)
         try:
@@ -333,7 +342,16 @@ class Workspace:
         run = self.registry.trained_run(name)  # the posterior of the current spec version
         if run is None or not run.artifact_dir:
             raise MediamixError(f"model '{name}' has no trained posterior; run `mediamix model train {name}`")
-        return load_fitted(Path(run.artifact_dir) / "posterior.nc")
+        return load_fitted(self.run_dir(run.artifact_dir) / "posterior.nc")
+
+    def run_dir(self, artifact_dir: str) -> Path:
+        """A run's artifact folder as recorded. Older workspaces recorded it relative to the folder
+        training ran from (mediamix-workspace/artifacts/...): it is found under this workspace's
+        artifacts/ from any folder."""
+        path = Path(artifact_dir)
+        if path.is_absolute() or path.exists() or "artifacts" not in path.parts:
+            return path
+        return self.root / Path(*path.parts[path.parts.index("artifacts"):])
 
     def cross_validate(self, name: str, folds: int = 3, horizon_weeks: int = 13) -> pd.DataFrame:
         """Rolling-origin cross-validation of the model's spec (each fold is a full fit)."""
@@ -457,7 +475,7 @@ def _changes_fit(before: ModelSpec, after: ModelSpec) -> bool:
     return before.replace(**{f: getattr(after, f) for f in _NOT_FITTED}) != after
 
 
-def _rejudge(run, spec: ModelSpec):
+def _rejudge(run, spec: ModelSpec, run_dir: Path):
     """The verdict training would have reached on `run`'s posterior under `spec.thresholds`:
     the same diagnostics on the stored draws, with the data notices training put first."""
     from mediamix.model.diagnostics import diagnose
@@ -467,7 +485,7 @@ def _rejudge(run, spec: ModelSpec):
     stored = run.diagnostics or {}
     if not run.artifact_dir or "in_sample" not in stored:
         raise MediamixError(f"run {run.id} has no stored posterior and fit metrics to judge")
-    fitted = load_fitted(Path(run.artifact_dir) / "posterior.nc")
+    fitted = load_fitted(run_dir / "posterior.nc")
     diag = diagnose(fitted.idata, spec.thresholds, in_sample=stored["in_sample"], holdout=stored.get("holdout"),
                     max_tree_depth=spec.sampler.max_tree_depth, method=stored.get("method", "nuts"))
     # Training stores notices = the design's notices + the diagnostics' own, and puts the design's
@@ -486,10 +504,14 @@ def _check_range(frame: pd.DataFrame, start, end) -> tuple[str | None, str | Non
         if value is None or value == "":
             parsed.append(None)
             continue
+        text = str(value).strip()
+        # ISO only: 01/02/2024 is 1 February to some users and 2 January to others
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise MediamixError(f"{flag} {text!r} is not an ISO date; write it as YYYY-MM-DD, e.g. 2024-02-01")
         try:
-            parsed.append(pd.Timestamp(str(value)).normalize())
-        except (ValueError, TypeError):
-            raise MediamixError(f"{flag} {value!r} is not a date; write it as YYYY-MM-DD") from None
+            parsed.append(pd.Timestamp(dt.date.fromisoformat(text)))
+        except ValueError as exc:
+            raise MediamixError(f"{flag} {text} is not a calendar date ({exc})") from None
     lo, hi = parsed
     first, last = frame["date"].min(), frame["date"].max()
     if lo is not None and hi is not None and lo > hi:

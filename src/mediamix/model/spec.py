@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,9 @@ class _TextDatesLoader(yaml.SafeLoader):
 _TextDatesLoader.yaml_implicit_resolvers = {
     key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+# YAML 1.1 reads 5e9 as text (a float needs a dot there); people write it as a number.
+_TextDatesLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$"),
+                                       list("-+0123456789"))
 
 
 def load_yaml(text: str):
@@ -64,9 +68,12 @@ def _iso(value: Any, where: str) -> str | None:
         return None
     if isinstance(value, dt.date):
         return value.isoformat()[:10]
+    text = str(value).strip()
     try:
-        return dt.date.fromisoformat(str(value)).isoformat()
-    except ValueError:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        if len(text) == 10 and text[4] == text[7] == "-" and (text[:4] + text[5:7] + text[8:]).isdigit():
+            raise SpecError(f"{where}: {text} is not a calendar date ({exc})") from None
         raise SpecError(f"{where}: {show(value)} is not an ISO date (YYYY-MM-DD)") from None
 
 
@@ -416,6 +423,19 @@ class ModelSpec:
                             f"posterior; laplace: a fast approximation at the mode, for exploration)")
         _check_types(self.thresholds, ints=("max_divergences",),
                      numbers=("max_rhat", "min_ess", "max_holdout_smape_ratio"), where="thresholds.")
+        if not 0 <= self.sampler.seed < 2 ** 32:
+            raise SpecError(f"sampler.seed: {show(self.sampler.seed)} must be a whole number from 0 to 4294967295 "
+                            f"(it fixes the random draws, so a fit can be repeated)")
+        t = self.thresholds
+        for field_name, ok, rule in (
+                ("max_rhat", math.isfinite(t.max_rhat) and t.max_rhat >= 1, "a number >= 1 (R-hat is 1 when chains agree; "
+                                                                             "1.01 is the usual bar)"),
+                ("min_ess", math.isfinite(t.min_ess) and t.min_ess > 0, "a positive number of effective draws (e.g. 400)"),
+                ("max_divergences", t.max_divergences >= 0, "0 or more"),
+                ("max_holdout_smape_ratio", math.isfinite(t.max_holdout_smape_ratio) and t.max_holdout_smape_ratio > 0,
+                 "a positive ratio (holdout sMAPE over in-sample sMAPE; e.g. 2)")):
+            if not ok:
+                raise SpecError(f"thresholds.{field_name}: {show(getattr(t, field_name))} must be {rule}")
         for tp in self.touchpoints:
             _check_types(tp.adstock, ints=("lag",), numbers=("min_lookback", "max_lookback"),
                          where=f"touchpoints[{tp.name}].adstock.")
