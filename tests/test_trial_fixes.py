@@ -107,3 +107,12 @@ def test_a_train_refused_by_its_settings_stores_nothing(fast_demo):
     with pytest.raises(MediamixError, match="Laplace"):
         ws.train("few-draws", progress=False, method="laplace")   # ... not for a Laplace fit
     assert ws.registry.get_model("few-draws").status == before and len(ws.registry.runs("few-draws")) == runs
+
+
+def test_an_edit_prints_what_the_new_spec_means_for_its_data(fast_demo):
+    _, ws = fast_demo
+    ws.duplicate("demo-mmm", "early-start")
+    out = CliRunner().invoke(app, ["model", "edit", "early-start", "--set", "training.start=2020-01-06",
+                                   "--workspace", str(ws.root)], terminal_width=200)
+    assert out.exit_code == 0, out.output
+    assert "warning:" in out.output and "2022-01-03" in out.output     # the data's first week

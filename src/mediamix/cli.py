@@ -84,9 +84,13 @@ def demo_mta(workspace: Optional[Path] = WorkspaceOpt,
     MTA calibrated to the MMM; prints how far each is from the truth and writes it to the insights."""
     from mediamix.demo_mta import run_mta_demo
     from mediamix.workspace import Workspace
-    errors, report = run_mta_demo(Workspace.init(workspace), weeks=weeks, warmup=draws, draws=draws)
+    ws = Workspace.init(workspace)
+    errors, report = run_mta_demo(ws, weeks=weeks, warmup=draws, draws=draws)
     print_frame(errors, title="Error against the simulated truth (lower is better)")
     console.print(f"insights report (with transfer_errors.csv beside it): [bold]{report.resolve()}[/bold]")
+    world = ws.root / "demo-mta"
+    console.print(f"the simulated world: {world / 'world_weekly.csv'} (data set 'mta-world') and its touchpoint "
+                  f"events {world / 'world_events.parquet'} (for `mediamix model train NAME --mta-events`)")
 
 
 def _print_train(result) -> None:
@@ -331,6 +335,8 @@ def model_edit(name: str,
     console.print(_edit_summary(result, ", ".join(changes)))
     for r in result.reasons if result.rejudged else ():
         console.print(f"  [yellow]•[/yellow] {escape(r)}")
+    for w in result.warnings if result.refit else ():     # what the edited spec means for its data
+        console.print(f"[yellow]warning:[/yellow] {escape(w)}")
 
 
 def _edit_summary(result, fields: str) -> str:

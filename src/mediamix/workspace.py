@@ -61,6 +61,7 @@ class EditResult:
     reasons: list[str]
     rejudged: bool = False
     note: str | None = None
+    warnings: list[str] = dataclasses.field(default_factory=list)   # check_spec's, e.g. a window past the data
 
 
 @dataclass
@@ -234,7 +235,7 @@ class Workspace:
         spec = before.edited(changes)
         if spec.name != name:
             raise SpecError("name: use `mediamix model duplicate` to copy a model under a new name")
-        self.check_spec(spec)
+        warnings = self.check_spec(spec)
         previous = self.registry.get_model(name)
         refit = _changes_fit(before, spec)
         verdict, note = None, None
@@ -252,7 +253,7 @@ class Workspace:
                                          same_fit=not refit, verdict=verdict)
         return EditResult(model=name, spec=spec, changed=spec != before, refit=refit,
                           previous_status=previous.status, status=rec.status, reasons=list(rec.status_reasons),
-                          rejudged=verdict is not None, note=note)
+                          rejudged=verdict is not None, note=note, warnings=warnings)
 
     def models(self) -> pd.DataFrame:
         return self.registry.models_table()

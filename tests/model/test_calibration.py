@@ -268,5 +268,5 @@ def test_check_lift_tests_warns_of_a_test_in_the_holdout_only():
     assert len(warnings) == 1 and warnings[0].startswith(
         f"lift_tests[1] (b, {dates[33].date()}..{dates[35].date()}): 2 of its 3 periods lie in the holdout "
         f"({dates[34].date()}..{dates[39].date()}, the last holdout_weeks 6 of the training window)")
-    assert "holdout_weeks: 4 or less ends the holdout after the test" in warnings[0]
+    assert "holdout_weeks: 4 or less starts the holdout after the test" in warnings[0]
     assert not check_lift_tests(spec.replace(holdout_weeks=4), build_design(frame, spec.replace(holdout_weeks=4)))

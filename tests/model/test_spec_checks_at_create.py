@@ -146,7 +146,7 @@ def test_a_lift_test_inside_the_holdout_is_accepted_with_a_warning(ws):
     assert note == [(
         f"lift_tests[0] (tv, {day(145)}..{day(147)}): 3 of its 3 periods lie in the holdout ({day(holdout_rows[0])}.."
         f"{LAST}, the last holdout_weeks 13 of the training window). The test enters the fit there, so the holdout "
-        f"is not a clean out-of-sample check of 'tv': holdout_weeks: {after} or less ends the holdout after the "
+        f"is not a clean out-of-sample check of 'tv': holdout_weeks: {after} or less starts the holdout after the "
         f"test; or keep both, reading the holdout error as optimistic")]
     # The fix it names is quiet; one week more is not.
     assert not [w for w in ws.check_spec(ws.spec("m").replace(holdout_weeks=after)) if "holdout" in w]

@@ -108,7 +108,7 @@ def check_lift_tests(spec: ModelSpec, design: Design) -> list[str]:
         holdout = design.dates[design.in_holdout]
         after = int((design.in_training & (design.dates > design.dates[rows][-1])).sum())
         most = weeks_for_periods(after, sc.periods_per_year)
-        fix = (f"holdout_weeks: {most} or less ends the holdout after the test" if most >= 1 else
+        fix = (f"holdout_weeks: {most} or less starts the holdout after the test" if most >= 1 else
                "only holdout_weeks: 0 (no holdout) keeps it clean, as the test runs to the end of the training window")
         warnings.append(
             f"lift_tests[{i}] ({lt.touchpoint}, {lt.start}..{lt.end}): {int(held.sum())} of its "
