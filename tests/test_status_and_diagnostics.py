@@ -62,7 +62,7 @@ def test_bad_score_request_changes_nothing_and_data_in_use_is_protected(tmp_path
     spec = case_spec("m", "d", ["tv", "search", "social"])
     ws, result = fit_case(tmp_path, shared_cases / "B16_friday_week_start.csv", spec)
     before = ws.registry.get_model("m").status
-    for start, end, message in (("notadate", None, "is not a date"), ("2023-06-01", "2023-01-01", "is after"),
+    for start, end, message in (("notadate", None, "is not an ISO date"), ("2023-06-01", "2023-01-01", "is after"),
                                 ("2030-01-01", None, "has no data")):
         with pytest.raises(MediamixError, match=message):
             ws.score("m", start, end)
