@@ -61,7 +61,7 @@ class EditResult:
     reasons: list[str]
     rejudged: bool = False
     note: str | None = None
-    warnings: list[str] = dataclasses.field(default_factory=list)   # check_spec's, e.g. a window past the data
+    warnings: list[str] = dataclasses.field(default_factory=list)   # new with the edit, e.g. a window past the data
 
 
 @dataclass
@@ -253,7 +253,16 @@ class Workspace:
                                          same_fit=not refit, verdict=verdict)
         return EditResult(model=name, spec=spec, changed=spec != before, refit=refit,
                           previous_status=previous.status, status=rec.status, reasons=list(rec.status_reasons),
-                          rejudged=verdict is not None, note=note, warnings=warnings)
+                          rejudged=verdict is not None, note=note, warnings=self._new_warnings(before, warnings)
+                          if refit else [])
+
+    def _new_warnings(self, before: ModelSpec, warnings: list[str]) -> list[str]:
+        """The edited spec's warnings that the spec before the edit did not have."""
+        try:
+            known = set(self.check_spec(before))
+        except MediamixError:      # the old spec fails today's checks: every warning is news
+            known = set()
+        return [w for w in warnings if w not in known]
 
     def models(self) -> pd.DataFrame:
         return self.registry.models_table()
