@@ -385,21 +385,35 @@ def _interp(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> float:
     return float(np.interp(x, xp[order], fp[order]))
 
 
+def _channel_panels(tables: InsightTables, frame: pd.DataFrame | None, empty: str, *, base: float,
+                    per_row: float, sharey: bool = True, others: bool = True):
+    """One panel per channel of `frame`, in the channel table's order (then, with `others`,
+    any channel it lacks): (figure, [(axis, channel)], columns). Spare panels are hidden; with
+    no channel the figure says `empty` and the list is empty."""
+    names = [] if frame is None else [c for c in tables.channels["channel"] if c in set(frame["channel"])]
+    if frame is not None and others:
+        names += [c for c in frame["channel"].unique() if c not in names]
+    nrows, ncols = _grid(max(len(names), 1))
+    fig = _figure(base + per_row * nrows)
+    if not names:
+        return _no_data(fig, empty), [], ncols
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=sharey).ravel()
+    for ax in axes[len(names):]:
+        ax.axis("off")
+    return fig, list(zip(axes, names)), ncols
+
+
 def response_curves_svg(tables: InsightTables) -> str:
     """Small multiples of weekly response vs weekly spend with the current spend and break-even."""
     def draw() -> Figure:
         curves = tables.response_curves
-        names = [c for c in tables.channels["channel"] if c in set(curves["channel"])]
-        nrows, ncols = _grid(max(len(names), 1))
-        fig = _figure(0.9 + 2.5 * nrows)
-        if not names:
-            return _no_data(fig, "No response curves for this model.")
+        fig, panels, ncols = _channel_panels(tables, curves, "No response curves for this model.", base=0.9,
+                                         per_row=2.5, sharey=False, others=False)
+        if not panels:
+            return fig
         colors = channel_colors(tables)
         markers = tables.curve_markers.set_index("channel")
-        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-        for ax in axes[len(names):]:
-            ax.axis("off")
-        for ax, name in zip(axes, names):
+        for ax, name in panels:
             c = curves[curves["channel"] == name].sort_values("spend")
             spend = c["spend"].to_numpy(float)
             mean = c["response_mean"].to_numpy(float)
@@ -437,13 +451,13 @@ def response_curves_svg(tables: InsightTables) -> str:
             ax.xaxis.set_major_formatter(_COMPACT)
             ax.yaxis.set_major_formatter(_COMPACT)
             ax.xaxis.set_major_locator(MaxNLocator(4))
-        for i, ax in enumerate(axes[:len(names)]):
-            if i + ncols >= len(names):  # bottom panel of each column
+        for i, (ax, _) in enumerate(panels):
+            if i + ncols >= len(panels):  # bottom panel of each column
                 ax.set_xlabel(f"Weekly spend ({tables.currency})")
             if i % ncols == 0:
                 ax.set_ylabel(_value_label(tables, "Weekly "))
         handles, labels = [], []
-        for ax in axes[:len(names)]:
+        for ax, _ in panels:
             for h, lab in zip(*ax.get_legend_handles_labels()):
                 if lab not in labels:
                     handles.append(h)
@@ -478,17 +492,12 @@ def adstock_svg(tables: InsightTables) -> str:
     """Small multiples of the carryover weight per week of lag, with 90% bands."""
     def draw() -> Figure:
         ad = tables.adstock
-        names = [c for c in tables.channels["channel"] if c in set(ad["channel"])]
-        names += [c for c in ad["channel"].unique() if c not in names]
-        nrows, ncols = _grid(max(len(names), 1))
-        fig = _figure(0.6 + 2.2 * nrows)
-        if not names:
-            return _no_data(fig, "No adstock weights for this model.")
+        fig, panels, ncols = _channel_panels(tables, ad, "No adstock weights for this model.", base=0.6,
+                                             per_row=2.2)
+        if not panels:
+            return fig
         colors = channel_colors(tables)
-        axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
-        for ax in axes[len(names):]:
-            ax.axis("off")
-        for i, (ax, name) in enumerate(zip(axes, names)):
+        for i, (ax, name) in enumerate(panels):
             a = ad[ad["channel"] == name].sort_values("lag")
             lag = a["lag"].to_numpy(float)
             color = colors.get(name, CHANNEL_PALETTE[0])
@@ -502,12 +511,12 @@ def adstock_svg(tables: InsightTables) -> str:
                     ha="right", va="top", fontsize=8, color="#333333")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
-            if i + ncols >= len(names):
+            if i + ncols >= len(panels):
                 ax.set_xlabel("Weeks after spend (lag)")
             if i % ncols == 0:
                 ax.set_ylabel("Share of effect (%)")
         top = float(np.nanmax(ad[["weight_mean", "weight_p95"]].to_numpy(float))) * 100
-        axes[0].set_ylim(0, top * 1.08 if np.isfinite(top) and top > 0 else 100)  # shared by all
+        panels[0][0].set_ylim(0, top * 1.08 if np.isfinite(top) and top > 0 else 100)  # shared by all
         return fig
 
     return _render(tables, "adstock", "Adstock (carryover) weights", draw)
@@ -560,18 +569,12 @@ def effectiveness_svg(tables: InsightTables) -> str:
     posterior mean and 90% band, 1 (the start of the window) dashed, the window average dotted."""
     def draw() -> Figure:
         eff = tables.effectiveness
-        names = [] if eff is None else [c for c in tables.channels["channel"] if c in set(eff["channel"])]
-        if eff is not None:
-            names += [c for c in eff["channel"].unique() if c not in names]
-        nrows, ncols = _grid(max(len(names), 1))
-        fig = _figure(1.0 + 2.4 * nrows)
-        if not names:
-            return _no_data(fig, "No channel has time-varying effectiveness.")
+        fig, panels, ncols = _channel_panels(tables, eff, "No channel has time-varying effectiveness.", base=1.0,
+                                             per_row=2.4)
+        if not panels:
+            return fig
         colors = channel_colors(tables)
-        axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
-        for ax in axes[len(names):]:
-            ax.axis("off")
-        for i, (ax, name) in enumerate(zip(axes, names)):
+        for i, (ax, name) in enumerate(panels):
             e = eff[eff["channel"] == name].sort_values("date")
             dates = _dates(e["date"])
             color = colors.get(name, CHANNEL_PALETTE[0])
@@ -594,11 +597,11 @@ def effectiveness_svg(tables: InsightTables) -> str:
             ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=4 if ncols > 1 else 6))
             if ncols > 1:
                 ax.tick_params(axis="x", labelrotation=30)
-            if i + ncols >= len(names):
+            if i + ncols >= len(panels):
                 ax.set_xlabel("Period start (ISO date)")
             if i % ncols == 0:
                 ax.set_ylabel("Effectiveness multiplier")
-        handles, labels = axes[0].get_legend_handles_labels()
+        handles, labels = panels[0][0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=2)
         return fig
 
