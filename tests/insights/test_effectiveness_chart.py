@@ -19,34 +19,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mediamix.data.simulate import DEMO_CHANNELS, SimulationSpec, simulate
 from mediamix.insights.report import render_report
 from mediamix.model.predict import component_draws
-from mediamix.model.spec import ModelSpec
-from mediamix.workspace import Workspace
-from tests.insights.test_lift_report import LOOKBACK, closed_form_response
+from tests.insights.test_lift_report import closed_form_response, small_world, train_and_report
 from tests.insights.test_report import make_tables, parse
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("effectiveness")
-    sim = simulate(SimulationSpec(weeks=104, channels=DEMO_CHANNELS[1:3], seed=11))   # search, social: always on
-    csv = folder / "sim.csv"
-    sim.frame.to_csv(csv, index=False)
-    spec = ModelSpec.from_dict({
-        "name": "search-effect", "data": "sim", "conversion": "revenue",
-        "touchpoints": [{"name": "search", "spend": "search_spend", "time_varying": True},
-                        {"name": "social", "spend": "social_spend"}],
-        "factors": [{"column": "price", "impact": "negative"}, {"column": "holiday", "impact": "positive"}],
-        "lookback_weeks": LOOKBACK, "holdout_weeks": 8, "seasonality_order": 1, "effect_knot_weeks": 26,
-        "sampler": {"chains": 2, "draws": 200, "seed": 2, "method": "laplace"}})
-    ws = Workspace.init(folder / "ws")
-    ws.load_data(csv, "sim")
-    ws.create_model(spec)
-    ws.train(spec.name, progress=False)
-    report = ws.insights(spec.name, folder / "insights")
-    return {"ws": ws, "frame": sim.frame, "report": report, "fitted": ws.fitted(spec.name)}
+    return train_and_report(
+        tmp_path_factory.mktemp("effectiveness"), small_world(11), name="search-effect",   # always on
+        touchpoints=[{"name": "search", "spend": "search_spend", "time_varying": True},
+                     {"name": "social", "spend": "social_spend"}],
+        effect_knot_weeks=26, sampler={"chains": 2, "draws": 200, "seed": 2, "method": "laplace"})
 
 
 @pytest.mark.slow

@@ -32,30 +32,42 @@ START, END = "2023-03-06", "2023-04-24"          # 8 weekly periods (the simulat
 LOOKBACK = 4
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("lift-report")
-    sim = simulate(SimulationSpec(weeks=104, channels=DEMO_CHANNELS[1:3], seed=5))   # search, social
+# What the insight tests' small fits share: two always-on channels, price and holidays, Laplace.
+SMALL_WORLD = {"data": "sim", "conversion": "revenue",
+               "factors": [{"column": "price", "impact": "negative"}, {"column": "holiday", "impact": "positive"}],
+               "lookback_weeks": LOOKBACK, "holdout_weeks": 8, "seasonality_order": 1}
+
+
+def small_world(seed: int):
+    return simulate(SimulationSpec(weeks=104, channels=DEMO_CHANNELS[1:3], seed=seed))   # search, social
+
+
+def train_and_report(folder, sim, **spec_fields) -> dict:
+    """Load `sim`, create SMALL_WORLD + spec_fields, train it and write its insights."""
     csv = folder / "sim.csv"
     sim.frame.to_csv(csv, index=False)
-    c = sim.components
-    true = float(c.loc[(c["date"] >= START) & (c["date"] <= END), "search"].sum())
-    lift = {"touchpoint": "search", "start": START, "end": END, "incremental": round(0.9 * true, 2),
-            "standard_error": round(0.1 * true, 2), "source": "geo experiment"}
-    spec = ModelSpec.from_dict({
-        "name": "lift-report", "data": "sim", "conversion": "revenue",
-        "touchpoints": [{"name": "search", "spend": "search_spend", "volume": "search_impressions"},
-                        {"name": "social", "spend": "social_spend"}],                # no volume column
-        "factors": [{"column": "price", "impact": "negative"}, {"column": "holiday", "impact": "positive"}],
-        "lookback_weeks": LOOKBACK, "holdout_weeks": 8, "seasonality_order": 1,
-        "lift_tests": [lift],
-        "sampler": {"chains": 2, "draws": 200, "seed": 1, "method": "laplace"}})
+    spec = ModelSpec.from_dict({**SMALL_WORLD, **spec_fields})
     ws = Workspace.init(folder / "ws")
     ws.load_data(csv, "sim")
     ws.create_model(spec)
     ws.train(spec.name, progress=False)
     report = ws.insights(spec.name, folder / "insights")
-    return {"ws": ws, "frame": sim.frame, "lift": lift, "report": report, "fitted": ws.fitted(spec.name)}
+    return {"ws": ws, "frame": sim.frame, "report": report, "fitted": ws.fitted(spec.name)}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    sim = small_world(5)
+    c = sim.components
+    true = float(c.loc[(c["date"] >= START) & (c["date"] <= END), "search"].sum())
+    lift = {"touchpoint": "search", "start": START, "end": END, "incremental": round(0.9 * true, 2),
+            "standard_error": round(0.1 * true, 2), "source": "geo experiment"}
+    out = train_and_report(
+        tmp_path_factory.mktemp("lift-report"), sim, name="lift-report",
+        touchpoints=[{"name": "search", "spend": "search_spend", "volume": "search_impressions"},
+                     {"name": "social", "spend": "social_spend"}],                # no volume column
+        lift_tests=[lift], sampler={"chains": 2, "draws": 200, "seed": 1, "method": "laplace"})
+    return {**out, "lift": lift}
 
 
 def closed_form_response(fitted, frame: pd.DataFrame, channel: str) -> tuple[np.ndarray, np.ndarray]:
