@@ -21,6 +21,16 @@ def case_spec(name: str, dataset: str, channels: list[str], factors=(), **kw) ->
         "sampler": TEST_SAMPLER, "thresholds": RELAXED, **kw})
 
 
+def geo_model_spec(channels, **kw) -> ModelSpec:
+    """A hierarchical model of a simulate_geo panel loaded as data set 'geo-weekly': every channel
+    a touchpoint, the holiday a factor; kw overrides any field."""
+    return ModelSpec.from_dict({
+        "name": "geo", "data": "geo-weekly", "conversion": "revenue", "geos": "hierarchical",
+        "touchpoints": [{"name": c.name, "spend": f"{c.name}_spend"} for c in channels],
+        "factors": [{"column": "holiday", "impact": "positive"}], "seasonality_order": 2, "holdout_weeks": 0,
+        "sampler": TEST_SAMPLER, "thresholds": RELAXED, **kw})
+
+
 def fit_case(root: Path, csv: Path, spec: ModelSpec, **load_options):
     ws = Workspace.init(root)
     ws.load_data(csv, spec.dataset, **load_options)

@@ -2,7 +2,6 @@
 scores (national and per geo, carryover from before the range within each geo), rescores,
 and its insights carry a per-geo channel table; a hierarchical spec on national data is
 refused with a message that says what to do."""
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -10,7 +9,7 @@ from mediamix.data.simulate_geo import DEFAULT_CHANNELS, GeoSimulationSpec, simu
 from mediamix.errors import MediamixError
 from mediamix.model.spec import ModelSpec, SamplerSpec
 from mediamix.workspace import Workspace
-from tests.fitting import RELAXED
+from tests.fitting import geo_model_spec
 
 CHANNELS = DEFAULT_CHANNELS[:3]
 # Plumbing, not recovery (tests/model/test_geo.py judges the numbers): a short run.
@@ -18,11 +17,8 @@ SHORT = SamplerSpec(chains=2, warmup=200, draws=150, seed=4)
 
 
 def spec(**kw) -> ModelSpec:
-    return ModelSpec.from_dict({
-        "name": "geo-mmm", "data": "geo-weekly", "conversion": "revenue", "geos": "hierarchical",
-        "touchpoints": [{"name": c.name, "spend": f"{c.name}_spend"} for c in CHANNELS],
-        "factors": [{"column": "holiday", "impact": "positive"}], "seasonality_order": 1, "holdout_weeks": 8,
-        "sampler": SHORT, "thresholds": RELAXED, **kw})
+    return geo_model_spec(CHANNELS, **{"name": "geo-mmm", "seasonality_order": 1, "holdout_weeks": 8,
+                                       "sampler": SHORT, **kw})
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from mediamix.model.posterior import FittedModel
 from mediamix.model.predict import component_draws
 from mediamix.model.priors import share_priors
 from mediamix.model.spec import ModelSpec
-from tests.fitting import RELAXED, TEST_SAMPLER
+from tests.fitting import RELAXED, TEST_SAMPLER, geo_model_spec
 
 HIERARCHY_SITES = {"share_tau_log", "share_eps", "intercept_mu", "intercept_tau_log"}
 
@@ -74,11 +74,7 @@ GEO_CHANNELS = tuple(replace(c, idle_geos=("geo_06",)) if c.name == "display" el
 
 
 def geo_spec(channels=GEO_CHANNELS, **kw):
-    return ModelSpec.from_dict({
-        "name": "geo", "data": "geo-weekly", "conversion": "revenue", "geos": "hierarchical",
-        "touchpoints": [{"name": c.name, "spend": f"{c.name}_spend"} for c in channels],
-        "factors": [{"column": "holiday", "impact": "positive"}], "seasonality_order": 2, "holdout_weeks": 0,
-        "sampler": TEST_SAMPLER, "thresholds": RELAXED, **kw})
+    return geo_model_spec(channels, **kw)
 
 
 @pytest.fixture(scope="module")
